@@ -1,0 +1,150 @@
+"""The one-call analysis of a citizen comment that the other layers use.
+
+``Analyzer.load()`` reads a model directory once; ``analyze()`` then runs normalisation,
+segmentation, sentiment, category, urgency and keywords and names the model version that
+produced the result, so a re-scored history can tell old analyses from new ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nlp.category import CategoryClassifier
+from nlp.keywords import comment_keywords
+from nlp.lexicon import default_lexicon_scorer
+from nlp.normalize import normalize_text
+from nlp.sentiment import SentimentScorer
+from nlp.taxonomy import Taxonomy, default_taxonomy
+from nlp.tokenizer import segment
+from nlp.urgency import UrgencyFlag, default_urgency_screen
+
+if TYPE_CHECKING:
+    from nlp.features import Featurizer
+    from nlp.linear import LinearTextModel
+
+__all__ = ["Analyzer", "CommentAnalysis", "UrgencyFlag", "get_default_analyzer"]
+
+MAX_KEYWORDS = 5
+MANIFEST = "manifest.json"
+RULES_VERSION = "rules-2026.11.1"
+
+
+@dataclass(frozen=True)
+class CommentAnalysis:
+    """Everything the system records about one comment."""
+
+    sentiment_score: float
+    sentiment_label: str
+    categories: tuple[str, ...]
+    urgency_flags: tuple[UrgencyFlag, ...]
+    keywords: tuple[str, ...]
+    model_version: str
+
+    @property
+    def is_urgent(self) -> bool:
+        """True when any urgency flag fired: the comment opens a ticket whatever its score."""
+        return bool(self.urgency_flags)
+
+
+def default_model_dir() -> Path:
+    """Directory of the shipped default model (inside the installed package)."""
+    return Path(str(resources.files("nlp.resources").joinpath("models", "default")))
+
+
+class Analyzer:
+    """Analyses comments with one loaded set of models; cheap to call, costly to build."""
+
+    def __init__(
+        self,
+        *,
+        sentiment_model: LinearTextModel | None = None,
+        category_model: LinearTextModel | None = None,
+        taxonomy: Taxonomy | None = None,
+        featurizer: Featurizer | None = None,
+    ) -> None:
+        self.taxonomy = taxonomy or default_taxonomy()
+        self._sentiment = SentimentScorer(sentiment_model)
+        self._category = CategoryClassifier(self.taxonomy, category_model)
+        self._lexicon = default_lexicon_scorer()
+        self._urgency = default_urgency_screen()
+        self._featurizer = featurizer
+        if featurizer is None and (sentiment_model is not None or category_model is not None):
+            from nlp.features import Featurizer  # noqa: PLC0415 - avoids an import cycle
+
+            self._featurizer = Featurizer()
+        sentiment_version = sentiment_model.version if sentiment_model else RULES_VERSION
+        category_version = category_model.version if category_model else f"seeds-{self.taxonomy.version}"
+        version = f"minyi-sent-{sentiment_version}+cat-{category_version}+urg-{self._urgency.version}"
+        if taxonomy is not None and taxonomy != default_taxonomy():
+            version += f"+tax-{taxonomy.fingerprint}"
+        self.model_version = version
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, *, taxonomy: Taxonomy | None = None) -> Analyzer:
+        """Load the models in ``model_dir`` (``None``: the shipped default).
+
+        A directory may hold only some models (``train --task sentiment`` writes one);
+        missing ones fall back to the shipped default, and without any model file the
+        rule engines (lexicon sentiment, seed categories) are used.
+        """
+        from nlp.linear import LinearTextModel  # noqa: PLC0415 - only needed with models
+
+        directories = [default_model_dir()]
+        if model_dir is not None:
+            directories.insert(0, Path(model_dir))
+            if not directories[0].is_dir():
+                raise FileNotFoundError(f"model directory not found: {model_dir}")
+        found: dict[str, LinearTextModel] = {}
+        for directory in directories:
+            for task in ("sentiment", "category"):
+                path = directory / f"{task}.json"
+                if task not in found and path.is_file():
+                    found[task] = LinearTextModel.load(path)
+        return cls(
+            sentiment_model=found.get("sentiment"),
+            category_model=found.get("category"),
+            taxonomy=taxonomy,
+        )
+
+    def analyze(self, text: str) -> CommentAnalysis:
+        """Analyse one comment (any script, any width); empty text gives a neutral result."""
+        normalized = normalize_text(text)
+        words = segment(normalized, normalize=False) if normalized else []
+        lexicon = self._lexicon.score(normalized)
+        features = None
+        if self._featurizer is not None:
+            features = self._featurizer.features(normalized, words, lexicon)
+        sentiment = self._sentiment.score(lexicon, features)
+        categories = self._category.classify(normalized, features) if normalized else ()
+        return CommentAnalysis(
+            sentiment_score=sentiment.score,
+            sentiment_label=sentiment.label,
+            categories=categories,
+            urgency_flags=self._urgency.screen(normalized),
+            keywords=comment_keywords(words, MAX_KEYWORDS),
+            model_version=self.model_version,
+        )
+
+    def analyze_many(self, texts: Sequence[str]) -> list[CommentAnalysis]:
+        """Analyse comments in order (one result per input, duplicates included)."""
+        return [self.analyze(text) for text in texts]
+
+
+@functools.cache
+def get_default_analyzer() -> Analyzer:
+    """The shipped analyzer, loaded once per process on first use."""
+    return Analyzer.load()
+
+
+def read_manifest(model_dir: str | Path) -> dict[str, object]:
+    """The ``manifest.json`` of a model directory (what was trained, on what, when)."""
+    data = json.loads((Path(model_dir) / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("manifest.json must hold a JSON object")
+    return data

@@ -1,0 +1,114 @@
+"""Features shared by the learned sentiment and category models.
+
+Three blocks: character n-grams of the normalised text (robust to segmentation errors,
+typos and new words), word n-grams from our jieba tokenizer (meaning units such as
+出警 or 执法记录仪), and a few dense features from the lexicon engine that carry what
+n-grams cannot: negation scope, double negation, degree and the clause after 但是.
+Training and inference call the same code, so a model sees identical features in both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nlp.lexicon import LexiconResult
+
+CHAR_BLOCK = "c"
+WORD_BLOCK = "w"
+LEXICON_BLOCK = "l"
+# Sparse blocks are TF-IDF weighted and L2-normalised per block; the lexicon block is
+# dense and used as is.
+SPARSE_BLOCKS = (CHAR_BLOCK, WORD_BLOCK)
+
+Features = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Which features a model uses; stored in the model file so inference matches."""
+
+    char_min: int = 1
+    char_max: int = 3
+    word_min: int = 1
+    word_max: int = 2
+    use_lexicon: bool = True
+    lexicon_scale: float = 1.0
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict (stored in the model file)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FeatureConfig:
+        """Read the stored form, ignoring keys from newer versions."""
+        known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        return cls(**known)  # type: ignore[arg-type]
+
+
+def _tanh_half(value: float) -> float:
+    return math.tanh(value / 2.0)
+
+
+class Featurizer:
+    """Turns a normalised comment (and its words and lexicon result) into feature blocks."""
+
+    def __init__(self, config: FeatureConfig | None = None) -> None:
+        self.config = config or FeatureConfig()
+
+    def char_ngrams(self, text: str) -> dict[str, float]:
+        """Character n-gram counts; spaces are kept out (they are noise in Chinese text)."""
+        chars = text.replace(" ", "")
+        counts: dict[str, float] = {}
+        n = len(chars)
+        for size in range(self.config.char_min, self.config.char_max + 1):
+            for i in range(n - size + 1):
+                gram = chars[i : i + size]
+                counts[gram] = counts.get(gram, 0.0) + 1.0
+        return counts
+
+    def word_ngrams(self, words: Sequence[str]) -> dict[str, float]:
+        """Word n-gram counts (n-grams joined with a space, which never occurs in a word)."""
+        counts: dict[str, float] = {}
+        lowered = [word.lower() for word in words]
+        n = len(lowered)
+        for size in range(self.config.word_min, self.config.word_max + 1):
+            for i in range(n - size + 1):
+                gram = " ".join(lowered[i : i + size]) if size > 1 else lowered[i]
+                counts[gram] = counts.get(gram, 0.0) + 1.0
+        return counts
+
+    def lexicon_features(self, text: str, lexicon: LexiconResult) -> dict[str, float]:
+        """Dense features from the rule engine, squashed to [-1, 1] and scaled."""
+        scale = self.config.lexicon_scale
+        positive = sum(hit.value for hit in lexicon.hits if hit.value > 0)
+        negative = sum(hit.value for hit in lexicon.hits if hit.value < 0)
+        negated_positive = sum(1 for hit in lexicon.hits if hit.negations % 2 == 1 and hit.base > 0)
+        negated_negative = sum(1 for hit in lexicon.hits if hit.negations % 2 == 1 and hit.base < 0)
+        last_clause = max((hit.clause for hit in lexicon.hits), default=0)
+        last = sum(hit.value for hit in lexicon.hits if hit.clause == last_clause)
+        features = {
+            "score": _tanh_half(lexicon.score),
+            "pos": _tanh_half(positive),
+            "neg": _tanh_half(negative),
+            "last": _tanh_half(last),
+            "neg_pos": min(1.0, float(negated_positive)),
+            "neg_neg": min(1.0, float(negated_negative)),
+            "neutral_reply": 1.0 if lexicon.is_neutral_reply else 0.0,
+            "no_hit": 0.0 if lexicon.hits else 1.0,
+            "short": 1.0 if len(text) <= 4 else 0.0,
+        }
+        return {name: value * scale for name, value in features.items() if value}
+
+    def features(self, text: str, words: Sequence[str], lexicon: LexiconResult | None) -> Features:
+        """All blocks for one comment; ``text`` must already be normalised."""
+        blocks: Features = {
+            CHAR_BLOCK: self.char_ngrams(text),
+            WORD_BLOCK: self.word_ngrams(words),
+        }
+        if self.config.use_lexicon and lexicon is not None:
+            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon)
+        return blocks

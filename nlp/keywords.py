@@ -1,0 +1,126 @@
+"""Keywords of one comment and themes of many (per unit and period, for the dashboard).
+
+Both use jieba's TF-IDF idea with our own tokenizer. One comment is scored against the
+tokenizer's dictionary frequencies, already in memory, so the hot path loads nothing
+extra. Collections use jieba's bundled IDF table (read once, on first use) or TextRank
+over a co-occurrence window; stop-words, punctuation and numbers are never keywords.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Literal
+
+from nlp.tokenizer import get_tokenizer, segment, stopwords
+
+_MIN_WORD_CHARS = 2
+# Words the segmenter has never seen (HMM-found names, new slang) are rare by definition.
+_UNSEEN_LOG_FREQ = 2.0
+
+
+def is_keyword_candidate(word: str, stop: frozenset[str]) -> bool:
+    """True for words that can be a topic: 2+ characters, not a stop-word, not a number."""
+    if len(word) < _MIN_WORD_CHARS or word in stop:
+        return False
+    if not any(ch.isalpha() for ch in word):
+        return False
+    return not word.isascii() or word.isalpha()
+
+
+@functools.cache
+def _dictionary_idf() -> tuple[dict[str, int], float]:
+    tokenizer = get_tokenizer()
+    return tokenizer.FREQ, math.log(tokenizer.total)
+
+
+def comment_keywords(words: Sequence[str], top_k: int = 5) -> tuple[str, ...]:
+    """Up to ``top_k`` keywords of one segmented comment, best first (ties: first seen)."""
+    stop = stopwords()
+    freq, log_total = _dictionary_idf()
+    counts: dict[str, int] = {}
+    for word in words:
+        if is_keyword_candidate(word, stop):
+            counts[word] = counts.get(word, 0) + 1
+    scored = []
+    for order, (word, count) in enumerate(counts.items()):
+        word_freq = freq.get(word, 0)
+        idf = log_total - (math.log(word_freq) if word_freq > 0 else _UNSEEN_LOG_FREQ)
+        scored.append((-count * idf, order, word))
+    scored.sort()
+    return tuple(word for _, _, word in scored[:top_k])
+
+
+@functools.cache
+def _jieba_idf_table() -> tuple[dict[str, float], float]:
+    """jieba's bundled IDF table and its median (jieba's default for unseen words)."""
+    idf_file = resources.files("jieba.analyse").joinpath("idf.txt")
+    table: dict[str, float] = {}
+    with idf_file.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) == 2:
+                table[parts[0]] = float(parts[1])
+    values = sorted(table.values())
+    return table, values[len(values) // 2]
+
+
+def _candidate_words(texts: Iterable[str]) -> list[list[str]]:
+    stop = stopwords()
+    return [[w for w in segment(text) if is_keyword_candidate(w, stop)] for text in texts]
+
+
+def top_keywords(
+    texts: Sequence[str],
+    top_k: int = 10,
+    *,
+    method: Literal["tfidf", "textrank"] = "tfidf",
+) -> list[tuple[str, float]]:
+    """The ``top_k`` themes of a set of comments as (word, weight), heaviest first.
+
+    ``tfidf`` weighs term frequency over the whole set by jieba's IDF table, which
+    favours specific complaints (记录仪, 调解) over words every comment uses.
+    ``textrank`` ranks words by co-occurrence (window 5, damping 0.85 as in jieba),
+    which favours words that tie many comments together. Weights are scaled so the
+    first is 1.0.
+    """
+    docs = _candidate_words(texts)
+    if method == "textrank":
+        ranked = _textrank(docs)
+    else:
+        idf, median = _jieba_idf_table()
+        counts = Counter(word for doc in docs for word in doc)
+        total = sum(counts.values()) or 1
+        ranked = [(word, count / total * idf.get(word, median)) for word, count in counts.items()]
+    ranked.sort(key=lambda item: (-item[1], item[0]))
+    top = ranked[:top_k]
+    if not top or top[0][1] <= 0:
+        return top
+    best = top[0][1]
+    return [(word, round(weight / best, 4)) for word, weight in top]
+
+
+def _textrank(docs: list[list[str]], window: int = 5, iterations: int = 10) -> list[tuple[str, float]]:
+    graph: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for doc in docs:
+        for i, word in enumerate(doc):
+            for other in doc[i + 1 : i + window]:
+                if other != word:
+                    graph[word][other] += 1.0
+                    graph[other][word] += 1.0
+    if not graph:
+        return []
+    damping = 0.85
+    start = 1.0 / len(graph)
+    rank = dict.fromkeys(graph, start)
+    out_weight = {word: sum(edges.values()) for word, edges in graph.items()}
+    for _ in range(iterations):
+        rank = {
+            word: (1 - damping)
+            + damping * sum(weight / out_weight[other] * rank[other] for other, weight in edges.items())
+            for word, edges in graph.items()
+        }
+    return list(rank.items())

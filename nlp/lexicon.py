@@ -1,0 +1,294 @@
+"""Rule-based sentiment from a lexicon, with negation scope, degree and contrast.
+
+This is both the cold-start sentiment engine and a feature source for the learned model:
+character n-grams alone cannot tell 没有不满意 (double negation, mildly positive) from
+不满意, nor weigh the clause after 但是 more than the one before it. Terms are matched on
+characters with longest match, not on jieba words, so compounds such as 态度恶劣 or 不太满意
+are found whatever the segmenter does with them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+# Clause boundaries end a negation scope; both half- and full-width forms appear after
+# normalisation (it folds full-width ASCII punctuation but not 。、).
+CLAUSE_BREAKS: Final = frozenset(",.!?;:~\n 。，、！？；：～…")
+# A negator or degree word further than this many characters before a sentiment term
+# does not modify it (没有想到…热情 is handled by the skip list; this is the fallback).
+_SCOPE_CHARS: Final = 4
+# Negating a negative term gives a weaker positive than the plain positive term
+# (态度不差 is faint praise); negating a positive term is nearly as strong as its
+# opposite (不满意).
+_NEGATED_NEGATIVE: Final = 0.5
+_NEGATED_POSITIVE: Final = 0.9
+_AFTER_CONTRAST: Final = 1.5
+_BEFORE_CONTRAST: Final = 0.6
+# |score| below this is neutral in the rule engine.
+NEUTRAL_BAND: Final = 0.45
+
+_KIND_POS: Final = "pos"
+_KIND_NEG: Final = "neg"
+_KIND_NEGATOR: Final = "negator"
+_KIND_DEGREE: Final = "degree"
+_KIND_SKIP: Final = "skip"
+_KIND_CONTRAST: Final = "contrast"
+_SENTIMENT: Final = frozenset((_KIND_POS, _KIND_NEG))
+
+
+@dataclass(frozen=True)
+class SentimentLexicon:
+    """Term tables for the rule engine, loaded from ``sentiment_lexicon.json``."""
+
+    positive: dict[str, float]
+    negative: dict[str, float]
+    negators: dict[str, float]
+    degree: dict[str, float]
+    skip: frozenset[str]
+    contrast: frozenset[str]
+    neutral_replies: frozenset[str]
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> SentimentLexicon:
+        """Build the lexicon from its JSON form (see ``nlp/resources/sentiment_lexicon.json``)."""
+
+        def weights(key: str) -> dict[str, float]:
+            raw = data.get(key, {})
+            if not isinstance(raw, dict):
+                raise TypeError(f"lexicon section {key!r} must be an object")
+            return {str(word): float(value) for word, value in raw.items()}
+
+        def words(key: str) -> frozenset[str]:
+            raw = data.get(key, [])
+            if not isinstance(raw, list):
+                raise TypeError(f"lexicon section {key!r} must be a list")
+            return frozenset(str(word) for word in raw)
+
+        return cls(
+            positive=weights("positive"),
+            negative=weights("negative"),
+            negators=weights("negators"),
+            degree=weights("degree"),
+            skip=words("skip"),
+            contrast=words("contrast"),
+            neutral_replies=words("neutral_replies"),
+        )
+
+
+@dataclass(frozen=True)
+class LexiconHit:
+    """One sentiment term found in a text, after negation and degree were applied."""
+
+    term: str
+    start: int
+    base: float
+    value: float
+    negations: int
+    clause: int
+
+
+@dataclass(frozen=True)
+class LexiconResult:
+    """What the rule engine found in one text."""
+
+    score: float
+    hits: tuple[LexiconHit, ...]
+    is_neutral_reply: bool
+
+    @property
+    def probability(self) -> float:
+        """The rule score squashed into [0, 1] (0.5 = no opinion found)."""
+        if self.is_neutral_reply:
+            return 0.5
+        return 1.0 / (1.0 + math.exp(-1.2 * self.score))
+
+    @property
+    def label(self) -> str:
+        """negative / neutral / positive from the rule score alone."""
+        if self.is_neutral_reply or abs(self.score) < NEUTRAL_BAND:
+            return "neutral"
+        return "positive" if self.score > 0 else "negative"
+
+
+class LexiconScorer:
+    """Longest-match scanner over the lexicon terms; pure Python, no segmentation needed."""
+
+    def __init__(self, lexicon: SentimentLexicon) -> None:
+        self.lexicon = lexicon
+        table: dict[str, tuple[str, float]] = {}
+        # Later entries win; sentiment terms are added last because they are the most
+        # specific (不满意 is a negative term, not negator + 满意).
+        for word in lexicon.skip:
+            table[word] = (_KIND_SKIP, 0.0)
+        for word in lexicon.contrast:
+            table[word] = (_KIND_CONTRAST, 0.0)
+        for word, value in lexicon.degree.items():
+            table[word] = (_KIND_DEGREE, value)
+        for word, value in lexicon.negators.items():
+            table[word] = (_KIND_NEGATOR, value)
+        for word, value in lexicon.positive.items():
+            table[word] = (_KIND_POS, value)
+        for word, value in lexicon.negative.items():
+            table[word] = (_KIND_NEG, -value)
+        self._table = table
+        self._max_len = max(len(word) for word in table)
+        self._first_chars = frozenset(word[0] for word in table)
+
+    def _matches(self, text: str) -> list[tuple[int, str, str, float]]:
+        """Return (start, term, kind, value) for every longest match, left to right."""
+        table = self._table
+        first_chars = self._first_chars
+        max_len = self._max_len
+        found: list[tuple[int, str, str, float]] = []
+        i = 0
+        n = len(text)
+        while i < n:
+            ch = text[i]
+            if ch in CLAUSE_BREAKS:
+                found.append((i, ch, "break", 0.0))
+                i += 1
+                continue
+            if ch in first_chars:
+                limit = min(max_len, n - i)
+                while limit > 0:
+                    size, entry = self._longest(text, i, limit)
+                    if entry is None:
+                        i += 1
+                        break
+                    # A modifier must not swallow the start of a longer sentiment term:
+                    # 并没有人联系 is 并 + 没有人联系, 根本没人管 is 根本 + 没人管.
+                    cut = self._sentiment_inside(text, i, size) if entry[0] not in _SENTIMENT else 0
+                    if cut:
+                        limit = cut
+                        continue
+                    found.append((i, text[i : i + size], entry[0], entry[1]))
+                    i += size
+                    break
+                else:
+                    i += 1
+            else:
+                i += 1
+        return found
+
+    def _longest(self, text: str, start: int, limit: int) -> tuple[int, tuple[str, float] | None]:
+        """Return the longest table entry at ``start`` no longer than ``limit``."""
+        table = self._table
+        for size in range(limit, 0, -1):
+            entry = table.get(text[start : start + size])
+            if entry is not None:
+                return size, entry
+        return 0, None
+
+    def _sentiment_inside(self, text: str, start: int, size: int) -> int:
+        """Offset of a sentiment term that starts inside a modifier match and runs past it."""
+        end = start + size
+        for offset in range(1, size):
+            pos = start + offset
+            longest, entry = self._longest(text, pos, min(self._max_len, len(text) - pos))
+            if entry is not None and entry[0] in _SENTIMENT and pos + longest > end:
+                return offset
+        return 0
+
+    def score(self, text: str) -> LexiconResult:
+        """Score an already normalised text."""
+        stripped = "".join(
+            ch for ch in text if ch not in CLAUSE_BREAKS and not unicodedata.category(ch).startswith("P")
+        )
+        if not stripped or stripped in self.lexicon.neutral_replies:
+            return LexiconResult(0.0, (), is_neutral_reply=True)
+        matches = self._matches(text)
+        hits: list[LexiconHit] = []
+        clause = 0
+        contrast_clause = -1
+        negations = 0
+        negation_strength = 1.0
+        degree = 1.0
+        degree_before_negation = False
+        last_modifier_end = -1
+        for index, (start, term, kind, value) in enumerate(matches):
+            if kind == "break":
+                clause += 1
+                negations, negation_strength, degree = 0, 1.0, 1.0
+                degree_before_negation = False
+                continue
+            if kind == _KIND_CONTRAST:
+                contrast_clause = clause
+                negations, negation_strength, degree = 0, 1.0, 1.0
+                continue
+            if kind == _KIND_SKIP:
+                continue
+            if last_modifier_end >= 0 and start - last_modifier_end > _SCOPE_CHARS:
+                negations, negation_strength, degree = 0, 1.0, 1.0
+                degree_before_negation = False
+            if kind == _KIND_NEGATOR:
+                negations += 1
+                negation_strength *= value
+                degree_before_negation = degree != 1.0
+                last_modifier_end = start + len(term)
+                continue
+            if kind == _KIND_DEGREE:
+                degree *= value
+                last_modifier_end = start + len(term)
+                continue
+            # 好 directly before another sentiment term is an intensifier (好慢, 好贴心).
+            if term == "好" and index + 1 < len(matches):
+                nxt = matches[index + 1]
+                if nxt[0] == start + 1 and nxt[2] in (_KIND_POS, _KIND_NEG):
+                    degree *= 1.5
+                    last_modifier_end = start + 1
+                    continue
+            result = value
+            if negations % 2 == 1:
+                factor = _NEGATED_POSITIVE if value > 0 else _NEGATED_NEGATIVE
+                # 很不满意 keeps the degree; 不很满意 (negator first) softens instead.
+                scale = degree if degree_before_negation else 1.0
+                result = -value * factor * negation_strength * scale
+            elif negations >= 2:
+                result = value * _NEGATED_NEGATIVE * degree
+            else:
+                result = value * degree
+            hits.append(
+                LexiconHit(
+                    term=term,
+                    start=start,
+                    base=value,
+                    value=result,
+                    negations=negations,
+                    clause=clause,
+                )
+            )
+            negations, negation_strength, degree = 0, 1.0, 1.0
+            degree_before_negation = False
+            last_modifier_end = -1
+        total = 0.0
+        for hit in hits:
+            weight = 1.0
+            if contrast_clause >= 0:
+                weight = _AFTER_CONTRAST if hit.clause >= contrast_clause else _BEFORE_CONTRAST
+            total += hit.value * weight
+        return LexiconResult(total, tuple(hits), is_neutral_reply=False)
+
+
+def load_sentiment_lexicon(path: str | Path | None = None) -> SentimentLexicon:
+    """Read a sentiment lexicon JSON file; ``None`` reads the shipped one."""
+    if path is None:
+        raw = resources.files("nlp.resources").joinpath("sentiment_lexicon.json").read_text("utf-8")
+    else:
+        raw = Path(path).read_text(encoding="utf-8")
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise TypeError("a sentiment lexicon is a JSON object")
+    return SentimentLexicon.from_json(data)
+
+
+@functools.cache
+def default_lexicon_scorer() -> LexiconScorer:
+    """The scorer over the shipped lexicon, built once per process."""
+    return LexiconScorer(load_sentiment_lexicon())

@@ -1,0 +1,81 @@
+"""Analysis: score each new comment with the NLP analyzer and store the result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from nlp import Analyzer, CommentAnalysis
+from surveys.models import Analysis, Response, Survey
+from surveys.triage import open_ticket_if_needed
+
+log = logging.getLogger(__name__)
+
+
+def store_analysis(session: Session, response: Response, result: CommentAnalysis, now: dt.datetime) -> Analysis:
+    """Add ``result`` as the current analysis of ``response``; older rows stay as history."""
+    session.execute(
+        update(Analysis)
+        .where(Analysis.response_id == response.id, Analysis.is_current.is_(True))
+        .values(is_current=False)
+    )
+    analysis = Analysis(
+        response=response,
+        sentiment_score=result.sentiment_score,
+        sentiment_label=result.sentiment_label,
+        categories=list(result.categories),
+        urgency_flags=[asdict(flag) for flag in result.urgency_flags],
+        is_urgent=result.is_urgent,
+        keywords=list(result.keywords),
+        model_version=result.model_version,
+        is_current=True,
+        created_at=now,
+    )
+    session.add(analysis)
+    response.is_analyzed = True
+    session.flush()
+    return analysis
+
+
+def analyze_pending_responses(session: Session, analyzer: Analyzer, now: dt.datetime, limit: int = 500) -> int:
+    """Analyse responses not yet analysed and open the tickets they call for; returns the count."""
+    stmt = (
+        select(Response)
+        .where(Response.is_analyzed.is_(False))
+        .order_by(Response.id)
+        .limit(limit)
+        .options(joinedload(Response.survey).joinedload(Survey.case))
+    )
+    responses = list(session.scalars(stmt))
+    results = analyzer.analyze_many([r.comment for r in responses])
+    for response, result in zip(responses, results, strict=True):
+        analysis = store_analysis(session, response, result, now)
+        open_ticket_if_needed(session, response, analysis, now)
+    if responses:
+        log.info("analysed %d responses with %s", len(responses), analyzer.model_version)
+    return len(responses)
+
+
+def rescore_responses(session: Session, analyzer: Analyzer, now: dt.datetime, batch_size: int = 500) -> int:
+    """Re-analyse every response whose current analysis is from another model version."""
+    count = 0
+    last_id = 0
+    while True:
+        stmt = (
+            select(Response)
+            .join(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
+            .where(Analysis.model_version != analyzer.model_version, Response.id > last_id)
+            .order_by(Response.id)
+            .limit(batch_size)
+        )
+        responses = list(session.scalars(stmt))
+        if not responses:
+            return count
+        for response, result in zip(responses, analyzer.analyze_many([r.comment for r in responses]), strict=True):
+            store_analysis(session, response, result, now)
+        count += len(responses)
+        last_id = responses[-1].id

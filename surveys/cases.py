@@ -1,0 +1,252 @@
+"""Case intake: validate a closed case from the API, a CSV row or a spreadsheet and store it once."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys.errors import ValidationError
+from surveys.models import CASE_CATEGORY_LABELS, Case, CaseCategory, CaseContact, CitizenRole, Contact, Unit
+from surveys.phones import normalize_phone
+from surveys.units import get_unit_by_code
+
+_CATEGORY_BY_NAME = {label: cat for cat, label in CASE_CATEGORY_LABELS.items()} | {c.value: c for c in CaseCategory}
+_CATEGORY_BY_NAME |= {"110": CaseCategory.ALARM_110, "窗口办事": CaseCategory.WINDOW}
+_ROLE_BY_NAME = {r.value: r for r in CitizenRole} | {
+    "报警人": CitizenRole.REPORTER,
+    "当事人": CitizenRole.PARTY,
+    "办事群众": CitizenRole.APPLICANT,
+}
+_TRUE = {"1", "true", "yes", "y", "是"}
+_FALSE = {"", "0", "false", "no", "n", "否"}
+CSV_COLUMNS = ("case_no", "unit_code", "category", "closed_at", "phone", "role", "officer_name", "is_sensitive")
+
+
+@dataclass(frozen=True)
+class CitizenInput:
+    """A citizen to survey: E.164 phone and their role in the case."""
+
+    phone_e164: str
+    role: CitizenRole
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """A validated closed case, ready to store."""
+
+    source: str
+    external_no: str
+    unit: Unit
+    category: CaseCategory
+    closed_at: dt.datetime
+    officer_name: str | None
+    is_sensitive: bool
+    citizens: tuple[CitizenInput, ...] = field(default_factory=tuple)
+
+
+def _text(data: Mapping[str, Any], name: str, *, required: bool, max_len: int) -> str | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(name, "必填")
+        return None
+    if not isinstance(value, str | int):
+        raise ValidationError(name, "应为字符串")
+    text = str(value).strip()
+    if len(text) > max_len:
+        raise ValidationError(name, f"长度不能超过 {max_len}")
+    return text
+
+
+def parse_closed_at(value: Any, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """ISO 8601 time; a time without offset is local (Asia/Shanghai); the future is refused."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError(
+                "closed_at", f"时间格式应为 ISO 8601，例如 2026-11-20T14:30:00+08:00：{value}"
+            ) from exc
+    else:
+        raise ValidationError("closed_at", "必填")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    parsed = parsed.astimezone(dt.UTC)
+    if parsed > now + dt.timedelta(minutes=5):
+        raise ValidationError("closed_at", "结案时间不能晚于当前时间")
+    return parsed
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValidationError(name, f"应为 true 或 false：{value}")
+
+
+def _citizens(data: Mapping[str, Any], default_role: CitizenRole, region: str) -> tuple[CitizenInput, ...]:
+    raw = data.get("citizens")
+    if raw is None:
+        raw = [{"phone": data.get("phone"), "role": data.get("role")}]
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("citizens", "至少需要一位群众的手机号")
+    seen: dict[str, CitizenInput] = {}
+    for index, item in enumerate(raw):
+        prefix = "phone" if "citizens" not in data else f"citizens[{index}]"
+        if not isinstance(item, Mapping):
+            raise ValidationError(prefix, "应为对象")
+        phone_field = "phone" if "citizens" not in data else f"{prefix}.phone"
+        phone = normalize_phone(str(item.get("phone") or ""), region, field=phone_field)
+        role_raw = item.get("role") or default_role.value
+        role = _ROLE_BY_NAME.get(str(role_raw).strip())
+        if role is None:
+            role_field = "role" if "citizens" not in data else f"{prefix}.role"
+            raise ValidationError(role_field, f"未知的群众身份：{role_raw}（可选 reporter/party/applicant）")
+        seen.setdefault(phone, CitizenInput(phone, role))
+    return tuple(seen.values())
+
+
+def validate_case(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    region: str = "CN",
+) -> CaseInput:
+    """Check one case payload; raise ValidationError naming the first bad field."""
+    external_no = _text(data, "case_no", required=True, max_len=64)
+    unit_code = _text(data, "unit_code", required=True, max_len=32)
+    unit = get_unit_by_code(session, unit_code or "")
+    if unit is None:
+        raise ValidationError("unit_code", f"未知的单位代码：{unit_code}")
+    category_raw = _text(data, "category", required=True, max_len=32)
+    category = _CATEGORY_BY_NAME.get(category_raw or "")
+    if category is None:
+        options = "、".join(c.value for c in CaseCategory)
+        raise ValidationError("category", f"未知的案件类别：{category_raw}（可选 {options}）")
+    default_role = CitizenRole.APPLICANT if category is CaseCategory.WINDOW else CitizenRole.REPORTER
+    return CaseInput(
+        source=source,
+        external_no=external_no or "",
+        unit=unit,
+        category=category,
+        closed_at=parse_closed_at(data.get("closed_at"), now, tz),
+        officer_name=_text(data, "officer_name", required=False, max_len=64),
+        is_sensitive=_bool(data.get("is_sensitive", False), "is_sensitive"),
+        citizens=_citizens(data, default_role, region),
+    )
+
+
+def get_or_create_contact(session: Session, phone_e164: str) -> Contact:
+    """The contact row for a phone, created on first sight."""
+    contact = session.scalars(select(Contact).where(Contact.phone_e164 == phone_e164)).one_or_none()
+    if contact is None:
+        contact = Contact(phone_e164=phone_e164)
+        session.add(contact)
+        session.flush()
+    return contact
+
+
+def find_case(session: Session, source: str, external_no: str) -> Case | None:
+    """The stored case with this external number from this source, if any."""
+    stmt = select(Case).where(Case.source == source, Case.external_no == external_no)
+    return session.scalars(stmt).one_or_none()
+
+
+def store_case(session: Session, case_input: CaseInput) -> tuple[Case, bool]:
+    """Store the case unless (source, case number) exists; returns (case, created).
+
+    Idempotence is what lets the case-management system retry a push safely; the unique
+    constraint backs this check up against two concurrent pushes.
+    """
+    existing = find_case(session, case_input.source, case_input.external_no)
+    if existing is not None:
+        return existing, False
+    case = Case(
+        source=case_input.source,
+        external_no=case_input.external_no,
+        unit=case_input.unit,
+        category=case_input.category,
+        closed_at=case_input.closed_at,
+        officer_name=case_input.officer_name,
+        is_sensitive=case_input.is_sensitive,
+    )
+    session.add(case)
+    for citizen in case_input.citizens:
+        contact = get_or_create_contact(session, citizen.phone_e164)
+        case.participants.append(CaseContact(contact=contact, role=citizen.role))
+    session.flush()
+    return case, True
+
+
+@dataclass
+class RowError:
+    """A rejected import row: the file line, the field and the reason."""
+
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did, row by row."""
+
+    created: int = 0
+    duplicates: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def read_csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) from UTF-8 (with or without BOM) CSV bytes."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("file", "文件不是 UTF-8 编码的 CSV") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"case_no", "unit_code", "category", "closed_at", "phone"} - set(reader.fieldnames or [])
+    if missing:
+        raise ValidationError("file", f"缺少列：{', '.join(sorted(missing))}")
+    for row in reader:
+        yield reader.line_num, {k: (v or "") for k, v in row.items() if k is not None}
+
+
+def import_case_rows(
+    session: Session,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    source: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    region: str = "CN",
+) -> ImportReport:
+    """Validate and store each row in its own savepoint: bad rows are reported, good rows kept."""
+    report = ImportReport()
+    for line, row in rows:
+        try:
+            with session.begin_nested():
+                case_input = validate_case(session, row, source=source, now=now, tz=tz, region=region)
+                _, created = store_case(session, case_input)
+        except ValidationError as exc:
+            report.errors.append(RowError(line, exc.field, exc.reason))
+            continue
+        if created:
+            report.created += 1
+        else:
+            report.duplicates += 1
+    return report

@@ -1,0 +1,122 @@
+"""The domain commands of ``minyi`` (import, scheduler, tick, demo, users, keys).
+
+Each command is an edge: it builds the engine from settings, runs one transaction (or
+one per row for imports) and prints the outcome. ``webapp.cli`` composes this group with
+the web commands into the ``minyi`` console script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+
+from surveys.db import make_engine, make_session_factory, utcnow
+from surveys.errors import MinyiError, ValidationError
+from surveys.settings import Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except MinyiError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _engine(settings: Settings) -> Engine:
+    """The engine for this command; creates the SQLite file's folder (``instance/``)."""
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.database_url)
+
+
+@click.group(name="minyi")
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+def domain_cli(verbose: bool) -> None:
+    """Minyi (民意) command line."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+
+
+@domain_cli.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from surveys.schema import upgrade
+
+    upgrade(_engine(_settings()))
+    click.echo("schema is up to date")
+
+
+@domain_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default="import", show_default=True, help="Source system of the case numbers.")
+def import_command(file: Path, source: str) -> None:
+    """Import closed cases from a UTF-8 CSV (case_no, unit_code, category, closed_at, phone, …)."""
+    from surveys.cases import import_case_rows, read_csv_rows
+
+    settings = _settings()
+    session_factory = make_session_factory(_engine(settings))
+    try:
+        with session_factory.begin() as session:
+            report = import_case_rows(
+                session,
+                read_csv_rows(file.read_bytes()),
+                source=source,
+                now=utcnow(),
+                tz=settings.timezone,
+                region=settings.default_region,
+            )
+    except ValidationError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.reason}") from exc
+    for error in report.errors:
+        click.echo(f"第 {error.line} 行 {error.field}: {error.reason}", err=True)
+    click.echo(f"imported={report.created} duplicates={report.duplicates} errors={len(report.errors)}")
+    if report.errors:
+        sys.exit(1)
+
+
+@domain_cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler process (plans, sends, analyses, expires) in the foreground."""
+    from surveys.scheduler import main
+
+    logging.getLogger().setLevel(logging.INFO)
+    main()
+
+
+@domain_cli.command("tick")
+@click.option("--now", "now_text", help="Run as of this ISO time (default: the current time).")
+def tick_command(now_text: str | None) -> None:
+    """Run every scheduler job once and print what each did."""
+    from surveys.jobs import run_all_jobs
+    from surveys.scheduler import build_context
+
+    now = dt.datetime.fromisoformat(now_text).astimezone(dt.UTC) if now_text else utcnow()
+    for job_id, outcome in run_all_jobs(build_context(_settings()), now).items():
+        click.echo(f"{job_id}: {outcome}")
+
+
+@domain_cli.command("demo")
+@click.option("--reset", is_flag=True, help="Drop every table first.")
+@click.option("--cases", default=2000, show_default=True, help="How many closed cases to generate.")
+def demo_command(reset: bool, cases: int) -> None:
+    """Build the schema and a realistic demo city bureau in the configured database."""
+    from nlp import get_default_analyzer
+    from surveys.demo import seed_demo
+    from surveys.schema import drop_everything, upgrade
+
+    settings = _settings()
+    engine = _engine(settings)
+    session_factory = make_session_factory(engine)
+    if reset:
+        drop_everything(engine)
+    upgrade(engine)
+    with session_factory.begin() as session:
+        accounts, api_key = seed_demo(session, settings, get_default_analyzer(), utcnow(), case_count=cases)
+    click.echo(f"demo data ready in {settings.database_url}")
+    for account in accounts:
+        click.echo(f"  login {account.username:<14} password {account.password}  ({account.role}, {account.unit_name})")
+    click.echo(f"  API key for POST /api/v1/cases: {api_key}")

@@ -1,0 +1,86 @@
+"""Periodic jobs: each opens its own transaction, calls one service and commits.
+
+Jobs take primitives (and an explicit ``now`` in tests), never ORM objects, so they are
+safe to run from APScheduler threads, the CLI or a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from nlp import Analyzer, get_default_analyzer
+from surveys.analysis import analyze_pending_responses
+from surveys.db import utcnow
+from surveys.dispatch import DispatchReport, dispatch_due_surveys, mark_lost_claims
+from surveys.expiry import expire_surveys
+from surveys.planning import PlanningReport, plan_due_cases
+from surveys.settings import Settings
+from surveys.sms.base import SmsProvider
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobContext:
+    """What every job needs, built once per process at the edge."""
+
+    session_factory: sessionmaker[Session]
+    provider: SmsProvider
+    settings: Settings
+    analyzer_factory: Callable[[], Analyzer] = field(default=get_default_analyzer)
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        """The NLP analyzer, loaded on first use (not at scheduler start)."""
+        return self.analyzer_factory()
+
+
+def plan_due_cases_job(ctx: JobContext, now: dt.datetime | None = None) -> PlanningReport:
+    """Plan surveys for newly closed cases."""
+    with ctx.session_factory.begin() as session:
+        return plan_due_cases(session, now or utcnow(), ctx.settings)
+
+
+def dispatch_due_surveys_job(ctx: JobContext, now: dt.datetime | None = None) -> DispatchReport:
+    """Send one batch of due surveys (dispatch owns its transactions)."""
+    return dispatch_due_surveys(ctx.session_factory, ctx.provider, ctx.settings, now or utcnow())
+
+
+def mark_lost_claims_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
+    """Declare stale ``sending`` claims ``unknown``."""
+    with ctx.session_factory.begin() as session:
+        return mark_lost_claims(session, now or utcnow())
+
+
+def analyze_responses_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
+    """Analyse new answers and open their tickets."""
+    with ctx.session_factory.begin() as session:
+        return analyze_pending_responses(session, ctx.analyzer, now or utcnow())
+
+
+def expire_surveys_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
+    """Close the answer window of old surveys."""
+    with ctx.session_factory.begin() as session:
+        return expire_surveys(session, now or utcnow())
+
+
+#: (job id, function, interval in seconds); the scheduler registers these in this order.
+TICK_JOBS: tuple[tuple[str, Callable[[JobContext, dt.datetime | None], object], int], ...] = (
+    ("plan_due_cases", plan_due_cases_job, 30),
+    ("dispatch_due_surveys", dispatch_due_surveys_job, 10),
+    ("mark_lost_claims", mark_lost_claims_job, 60),
+    ("analyze_responses", analyze_responses_job, 15),
+    ("expire_surveys", expire_surveys_job, 300),
+)
+
+
+def run_all_jobs(ctx: JobContext, now: dt.datetime | None = None) -> dict[str, object]:
+    """Run every tick job once, in order, with one ``now`` (tests and ``minyi tick``)."""
+    moment = now or utcnow()
+    return {job_id: job(ctx, moment) for job_id, job, _ in TICK_JOBS}

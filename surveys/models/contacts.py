@@ -1,0 +1,51 @@
+"""Citizens' phone numbers (personal data) and the opt-out list."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from surveys.db import Base, UTCDateTime, utcnow
+
+
+class Contact(Base):
+    """One phone number in E.164; shared by every case the citizen is involved in."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_surveyed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def masked_phone(self) -> str:
+        """The number as the UI shows it (138****1234)."""
+        return mask_phone(self.phone_e164)
+
+    def __repr__(self) -> str:
+        return f"<Contact {self.id} {self.masked_phone}>"
+
+
+class OptOut(Base):
+    """A phone that asked never to be contacted again (TD/退订/STOP or the page)."""
+
+    __tablename__ = "opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<OptOut {self.id} {mask_phone(self.phone_e164)} via {self.source}>"
+
+
+def mask_phone(phone_e164: str) -> str:
+    """Mask a number for display: +8613812341234 -> 138****1234."""
+    national = phone_e164.removeprefix("+86") if phone_e164.startswith("+86") else phone_e164
+    if len(national) < 7:
+        return "*" * len(national)
+    return f"{national[:3]}****{national[-4:]}"

@@ -1,0 +1,74 @@
+"""A citizen's answer and the NLP analyses of its comment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveys.db import Base, UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from surveys.models.surveys import Survey
+
+
+class Channel(enum.StrEnum):
+    """How the answer arrived."""
+
+    WEB = "web"
+    SMS = "sms"
+
+
+class Response(Base):
+    """The one answer to a survey; ``survey_id`` is unique so a replay cannot add a second."""
+
+    __tablename__ = "responses"
+    __table_args__ = (CheckConstraint("overall BETWEEN 1 AND 5", name="overall_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), unique=True)
+    overall: Mapped[int]
+    dimension_ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "response_channel"))
+    question_set_version: Mapped[str] = mapped_column(String(32), default="v1")
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    is_analyzed: Mapped[bool] = mapped_column(default=False, index=True)
+
+    survey: Mapped[Survey] = relationship(back_populates="response")
+    analyses: Mapped[list[Analysis]] = relationship(back_populates="response", order_by="Analysis.id")
+
+    def __repr__(self) -> str:
+        return f"<Response {self.id} survey={self.survey_id} overall={self.overall}>"
+
+
+class Analysis(Base):
+    """NLP output for one response by one model version.
+
+    Re-scoring with a new model adds a row and moves ``is_current``; old rows stay, so
+    history can be compared across model versions.
+    """
+
+    __tablename__ = "analyses"
+    __table_args__ = (Index("ix_analyses_response_id_is_current", "response_id", "is_current"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    sentiment_score: Mapped[float] = mapped_column(Float)
+    sentiment_label: Mapped[str] = mapped_column(String(16))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    urgency_flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    is_urgent: Mapped[bool] = mapped_column(default=False)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    model_version: Mapped[str] = mapped_column(String(64))
+    is_current: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    response: Mapped[Response] = relationship(back_populates="analyses")
+
+    def __repr__(self) -> str:
+        return f"<Analysis {self.id} response={self.response_id} {self.sentiment_label} {self.model_version}>"

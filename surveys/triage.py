@@ -1,0 +1,172 @@
+"""Triage: open tickets for negative or alarming answers and move them through their states."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from surveys.errors import ValidationError
+from surveys.models import Analysis, Case, Response, Survey, Ticket, TicketEvent, TicketPriority, Unit, User
+from surveys.states import OPEN_TICKET_STATES, TicketStatus, check_ticket_transition
+from surveys.units import in_subtree
+
+log = logging.getLogger(__name__)
+
+#: How long a handler has to verify, fix and call back, by priority (好差评: 差评 within a deadline).
+DEADLINES = {
+    TicketPriority.URGENT: dt.timedelta(hours=24),
+    TicketPriority.HIGH: dt.timedelta(days=3),
+    TicketPriority.NORMAL: dt.timedelta(days=7),
+}
+NEGATIVE_RATING_MAX = 2
+
+
+def ticket_reasons(response: Response, analysis: Analysis | None) -> tuple[list[str], TicketPriority | None]:
+    """Why this answer needs a ticket, and how urgently (None: it does not)."""
+    reasons: list[str] = []
+    if response.overall <= NEGATIVE_RATING_MAX:
+        reasons.append("非常不满意" if response.overall == 1 else "不满意")
+    if analysis is not None and analysis.sentiment_label == "negative" and response.comment:
+        reasons.append("留言负面")
+    if analysis is not None and analysis.is_urgent:
+        reasons.extend(f"预警：{flag['label']}" for flag in analysis.urgency_flags)
+    if not reasons:
+        return [], None
+    if analysis is not None and analysis.is_urgent:
+        return reasons, TicketPriority.URGENT
+    if response.overall == 1:
+        return reasons, TicketPriority.HIGH
+    return reasons, TicketPriority.NORMAL
+
+
+def open_ticket_if_needed(
+    session: Session, response: Response, analysis: Analysis | None, now: dt.datetime
+) -> Ticket | None:
+    """Open the ticket for ``response`` if its rating or analysis calls for one (once)."""
+    reasons, priority = ticket_reasons(response, analysis)
+    if priority is None:
+        return None
+    existing = session.scalars(select(Ticket).where(Ticket.response_id == response.id)).one_or_none()
+    if existing is not None:
+        return existing
+    ticket = Ticket(
+        response=response,
+        unit_id=response.survey.case.unit_id,
+        status=TicketStatus.NEW,
+        priority=priority,
+        category=analysis.categories[0] if analysis is not None and analysis.categories else None,
+        reasons=reasons,
+        deadline_at=now + DEADLINES[priority],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    session.add(
+        TicketEvent(
+            ticket=ticket, kind="created", to_status=TicketStatus.NEW, created_at=now, data={"reasons": reasons}
+        )
+    )
+    session.flush()
+    log.info("ticket %s opened (%s) for response %s", ticket.id, priority, response.id)
+    return ticket
+
+
+_PRIORITY_ORDER = case(
+    {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}, value=Ticket.priority
+)
+
+
+def queue_query(root: Unit, statuses: Sequence[TicketStatus] = tuple(OPEN_TICKET_STATES)) -> Select[tuple[Ticket]]:
+    """Tickets in ``root``'s subtree, the most urgent and nearest deadline first."""
+    return (
+        select(Ticket)
+        .join(Unit, Ticket.unit_id == Unit.id)
+        .where(in_subtree(Unit.path, root), Ticket.status.in_(statuses))
+        .order_by(_PRIORITY_ORDER, Ticket.deadline_at, Ticket.id)
+        .options(
+            joinedload(Ticket.unit),
+            joinedload(Ticket.assignee),
+            joinedload(Ticket.response).joinedload(Response.survey).joinedload(Survey.case),
+        )
+    )
+
+
+def list_queue(session: Session, root: Unit, limit: int = 200) -> list[Ticket]:
+    """The open tickets a handler scoped to ``root`` works on."""
+    return list(session.scalars(queue_query(root).limit(limit)).unique())
+
+
+def count_open_tickets(session: Session, root: Unit) -> int:
+    """How many open tickets lie in ``root``'s subtree."""
+    stmt = (
+        select(func.count(Ticket.id))
+        .join(Unit, Ticket.unit_id == Unit.id)
+        .where(in_subtree(Unit.path, root), Ticket.status.in_(OPEN_TICKET_STATES))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def get_ticket_in_scope(session: Session, ticket_id: int, root: Unit) -> Ticket | None:
+    """The ticket if it exists and lies in ``root``'s subtree (else None: no leaking)."""
+    stmt = (
+        select(Ticket)
+        .join(Unit, Ticket.unit_id == Unit.id)
+        .where(Ticket.id == ticket_id, in_subtree(Unit.path, root))
+        .options(joinedload(Ticket.response).joinedload(Response.survey).joinedload(Survey.case).joinedload(Case.unit))
+    )
+    return session.scalars(stmt).unique().one_or_none()
+
+
+def current_analysis(session: Session, response: Response) -> Analysis | None:
+    """The current analysis of a response, if any."""
+    stmt = select(Analysis).where(Analysis.response_id == response.id, Analysis.is_current.is_(True))
+    return session.scalars(stmt).one_or_none()
+
+
+def change_ticket_status(
+    session: Session, ticket: Ticket, target: TicketStatus, actor: User, now: dt.datetime, note: str = ""
+) -> TicketEvent:
+    """Move ``ticket`` to ``target`` (checked against the state machine) and log the event."""
+    check_ticket_transition(ticket.status, target)
+    if target in {TicketStatus.RESOLVED, TicketStatus.CLOSED} and not note.strip():
+        raise ValidationError("note", "办结或关闭时请填写处理情况")
+    event = TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind="status",
+        from_status=ticket.status,
+        to_status=target,
+        note=note.strip(),
+        created_at=now,
+    )
+    ticket.status = target
+    ticket.updated_at = now
+    if target is TicketStatus.ASSIGNED and ticket.assignee_id is None:
+        ticket.assignee = actor
+    if target is TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    if target is TicketStatus.CLOSED:
+        ticket.closed_at = now
+    session.add(event)
+    session.flush()
+    return event
+
+
+def recategorize_ticket(
+    session: Session, ticket: Ticket, category: str, actor: User, now: dt.datetime, allowed: Sequence[str]
+) -> TicketEvent:
+    """Set the handler's category; the event is a training label for the category model."""
+    if category not in allowed:
+        raise ValidationError("category", f"未知的类别：{category}")
+    data: dict[str, Any] = {"from": ticket.category, "to": category, "comment": ticket.response.comment}
+    event = TicketEvent(ticket=ticket, actor=actor, kind="recategorized", note="", data=data, created_at=now)
+    ticket.category = category
+    ticket.updated_at = now
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,1 @@
+"""The citizen's survey page (/s/<token>)."""

@@ -1,0 +1,53 @@
+"""Web-only configuration layered as in Flask's tutorial: defaults, environment, test mapping."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from surveys.settings import load_settings
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "SURVEY_RATE_LIMIT": "60 per minute",
+    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    "PROXY_FIX_HOPS": 0,
+}
+
+
+def _instance_secret_key(app: Flask) -> str:
+    """A per-installation key kept in ``instance/secret_key`` when none is configured.
+
+    Production sets ``MINYI_SECRET_KEY``; the file keeps a development install's logins
+    valid across restarts without anyone inventing a key.
+    """
+    path = Path(app.instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config``; the shared domain settings land in ``MINYI_SETTINGS``."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("MINYI")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if "MINYI_SETTINGS" not in app.config:
+        app.config["MINYI_SETTINGS"] = load_settings()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(app)

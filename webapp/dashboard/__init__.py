@@ -1,0 +1,1 @@
+"""Supervisors' dashboard: the index by unit."""

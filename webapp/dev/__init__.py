@@ -1,0 +1,1 @@
+"""Development helpers, registered only with the console SMS provider."""

@@ -1,0 +1,1 @@
+"""Complaint handlers' queue."""
