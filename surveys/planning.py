@@ -7,10 +7,11 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from surveys.models import Case, CaseContact, OptOut, Survey
+from surveys.models import Case, CaseContact, Survey
+from surveys.optouts import is_opted_out
 from surveys.policy import next_send_window
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
@@ -40,8 +41,7 @@ def _skip_reason(
 ) -> str | None:
     if case.is_sensitive:
         return "sensitive_case"
-    phone = participant.contact.phone_e164
-    if session.scalar(select(exists().where(OptOut.phone_e164 == phone))):
+    if is_opted_out(session, participant.contact.phone_e164):
         return "opted_out"
     if case.closed_at < now - dt.timedelta(days=settings.survey_expiry_days):
         return "closed_too_long_ago"
