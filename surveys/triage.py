@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from surveys.audit import record_audit
 from surveys.errors import ValidationError
 from surveys.models import Analysis, Case, Response, Survey, Ticket, TicketEvent, TicketPriority, Unit, User
 from surveys.states import OPEN_TICKET_STATES, TicketStatus, check_ticket_transition
@@ -152,6 +153,38 @@ def change_ticket_status(
         ticket.resolved_at = now
     if target is TicketStatus.CLOSED:
         ticket.closed_at = now
+    session.add(event)
+    session.flush()
+    return event
+
+
+def reveal_citizen_phone(
+    session: Session, ticket: Ticket, actor: User, now: dt.datetime, ip_address: str | None
+) -> str:
+    """The full phone number for a call-back; every reveal is audited (DESIGN.md, privacy)."""
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="phone.reveal",
+        target_type="ticket",
+        target_id=ticket.id,
+        ip_address=ip_address,
+        now=now,
+    )
+    return ticket.response.survey.contact.phone_e164
+
+
+def add_ticket_note(
+    session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str, kind: str
+) -> TicketEvent:
+    """Record a note or a call-back (回访) on the ticket without changing its state."""
+    text = note.strip()
+    if not text:
+        raise ValidationError("note", "请填写内容")
+    if kind not in {"note", "callback"}:
+        raise ValidationError("kind", f"未知的记录类型：{kind}")
+    event = TicketEvent(ticket=ticket, actor=actor, kind=kind, note=text, created_at=now)
+    ticket.updated_at = now
     session.add(event)
     session.flush()
     return event

@@ -1,9 +1,10 @@
-"""Forms of the ticket page."""
+"""Forms of the ticket page; each action posts to its own endpoint."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from surveys.states import TicketStatus
@@ -21,5 +22,24 @@ STATUS_LABELS = {
 class StatusForm(FlaskForm):
     """Move the ticket on, with a note of what was done."""
 
-    status = SelectField("下一步", validators=[DataRequired()])
+    status = SelectField("下一步", validators=[DataRequired("请选择下一步")])
     note = TextAreaField("处理情况", validators=[Length(max=2000)])
+
+
+class NoteForm(FlaskForm):
+    """A note, or the record of a call-back to the citizen."""
+
+    kind = RadioField(
+        "类型", choices=[SelectChoice("note", "备注"), SelectChoice("callback", "回访记录")], default="note"
+    )
+    note = TextAreaField("内容", validators=[DataRequired("请填写内容"), Length(max=2000)])
+
+
+class CategoryForm(FlaskForm):
+    """The handler's category; each change is a training label for the category model."""
+
+    category = SelectField("问题类别", validators=[DataRequired("请选择类别")])
+
+
+class RevealPhoneForm(FlaskForm):
+    """Only a CSRF token: revealing the number is a POST so it can be audited."""

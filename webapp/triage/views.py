@@ -1,21 +1,71 @@
-"""The ticket queue and the ticket page."""
+"""The ticket queue and the ticket page with its actions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from werkzeug.wrappers import Response
+from collections.abc import Callable
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from nlp import load_taxonomy
 from surveys.errors import InvalidTransitionError, ValidationError
-from surveys.models import Role
+from surveys.models import Role, Ticket
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
-from surveys.triage import change_ticket_status, current_analysis, get_ticket_in_scope, list_queue
+from surveys.triage import (
+    add_ticket_note,
+    change_ticket_status,
+    current_analysis,
+    get_ticket_in_scope,
+    list_queue,
+    recategorize_ticket,
+    reveal_citizen_phone,
+)
 from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.security import current_staff, roles_required
-from webapp.triage.forms import STATUS_LABELS, StatusForm
+from webapp.triage.forms import STATUS_LABELS, CategoryForm, NoteForm, RevealPhoneForm, StatusForm
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 STAFF = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
+#: Who may see a citizen's full number: the people who call back.
+PHONE_ROLES = (Role.HANDLER, Role.ADMIN)
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    found = get_ticket_in_scope(get_session(), ticket_id, current_staff().scope_unit)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _forms(ticket: Ticket) -> dict[str, object]:
+    status_form = StatusForm(prefix="status")
+    status_form.status.choices = [
+        SelectChoice(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[ticket.status])
+    ]
+    category_form = CategoryForm(prefix="category", category=ticket.category)
+    category_form.category.choices = [SelectChoice(name) for name in load_taxonomy().names]
+    return {
+        "status_form": status_form,
+        "note_form": NoteForm(prefix="note"),
+        "category_form": category_form,
+        "phone_form": RevealPhoneForm(prefix="phone"),
+    }
+
+
+def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **forms: object) -> tuple[str, int]:
+    context = _forms(ticket) | forms
+    page = render_template(
+        "triage/ticket.html",
+        ticket=ticket,
+        analysis=current_analysis(get_session(), ticket.response),
+        labels=STATUS_LABELS,
+        full_phone=full_phone,
+        can_reveal_phone=current_staff().role in PHONE_ROLES,
+        **context,
+    )
+    return page, status
 
 
 @bp.get("/")
@@ -26,37 +76,94 @@ def queue() -> str:
     return render_template("triage/queue.html", tickets=tickets, labels=STATUS_LABELS, now=clock_now())
 
 
-@bp.route("/<int:ticket_id>", methods=["GET", "POST"])
+@bp.get("/<int:ticket_id>")
 @roles_required(*STAFF)
-def ticket(ticket_id: int) -> Response | str:
-    """The case, the answer, why it was flagged, its history, and the next step."""
+def ticket(ticket_id: int) -> tuple[str, int]:
+    """The case, the answer, why it was flagged, its history, and the next steps."""
+    return _render(_ticket_or_404(ticket_id))
+
+
+def _apply(ticket: Ticket, action: str, run: Callable[[], object]) -> Response | tuple[str, int]:
+    """Run a ticket action: commit and redirect on success, re-render with the error otherwise."""
     session = get_session()
-    found = get_ticket_in_scope(session, ticket_id, current_staff().scope_unit)
-    if found is None:
-        abort(404)
-    form = StatusForm()
-    form.status.choices = [(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[found.status])]
-    if form.validate_on_submit():
-        try:
-            change_ticket_status(
-                session,
-                found,
-                TicketStatus(form.status.data),
-                current_staff().db_user(),
-                clock_now(),
-                form.note.data or "",
-            )
-        except (InvalidTransitionError, ValidationError) as exc:
-            session.rollback()
-            flash(getattr(exc, "reason", "该状态变更不被允许"), "error")
-        else:
-            session.commit()
-            flash("已更新", "success")
-            return redirect(url_for("triage.ticket", ticket_id=ticket_id))
-    return render_template(
-        "triage/ticket.html",
-        ticket=found,
-        analysis=current_analysis(session, found.response),
-        form=form,
-        labels=STATUS_LABELS,
+    try:
+        run()
+    except (InvalidTransitionError, ValidationError) as exc:
+        session.rollback()
+        flash(getattr(exc, "reason", "该操作不被允许"), "error")
+        return _render(_ticket_or_404(ticket.id), status=400)
+    session.commit()
+    flash(action, "success")
+    return redirect(url_for("triage.ticket", ticket_id=ticket.id))
+
+
+@bp.post("/<int:ticket_id>/status")
+@roles_required(*STAFF)
+def change_status(ticket_id: int) -> Response | tuple[str, int]:
+    """Move the ticket to its next state."""
+    found = _ticket_or_404(ticket_id)
+    form = _forms(found)["status_form"]
+    assert isinstance(form, StatusForm)  # noqa: S101  (narrowing for the type checker)
+    if not form.validate_on_submit():
+        return _render(found, status=400, status_form=form)
+    target = TicketStatus(form.status.data)
+    return _apply(
+        found,
+        f"已更新为：{STATUS_LABELS[target]}",
+        lambda: change_ticket_status(
+            get_session(), found, target, current_staff().db_user(), clock_now(), form.note.data or ""
+        ),
     )
+
+
+@bp.post("/<int:ticket_id>/note")
+@roles_required(*STAFF)
+def add_note(ticket_id: int) -> Response | tuple[str, int]:
+    """Add a note or a call-back record."""
+    found = _ticket_or_404(ticket_id)
+    form = NoteForm(prefix="note")
+    if not form.validate_on_submit():
+        return _render(found, status=400, note_form=form)
+    return _apply(
+        found,
+        "已记录",
+        lambda: add_ticket_note(
+            get_session(), found, current_staff().db_user(), clock_now(), form.note.data or "", form.kind.data or ""
+        ),
+    )
+
+
+@bp.post("/<int:ticket_id>/category")
+@roles_required(*STAFF)
+def change_category(ticket_id: int) -> Response | tuple[str, int]:
+    """Correct the problem category (a training label for the category model)."""
+    found = _ticket_or_404(ticket_id)
+    form = _forms(found)["category_form"]
+    assert isinstance(form, CategoryForm)  # noqa: S101  (narrowing for the type checker)
+    if not form.validate_on_submit():
+        return _render(found, status=400, category_form=form)
+    return _apply(
+        found,
+        "类别已更正",
+        lambda: recategorize_ticket(
+            get_session(),
+            found,
+            form.category.data or "",
+            current_staff().db_user(),
+            clock_now(),
+            load_taxonomy().names,
+        ),
+    )
+
+
+@bp.post("/<int:ticket_id>/phone")
+@roles_required(*PHONE_ROLES)
+def reveal_phone(ticket_id: int) -> tuple[str, int]:
+    """Show the full number for a call-back; the reveal is audited."""
+    found = _ticket_or_404(ticket_id)
+    if not RevealPhoneForm(prefix="phone").validate_on_submit():
+        abort(400)
+    session = get_session()
+    phone = reveal_citizen_phone(session, found, current_staff().db_user(), clock_now(), request.remote_addr)
+    session.commit()
+    return _render(found, full_phone=phone)

@@ -1,0 +1,87 @@
+"""Login, roles and CSRF on the staff pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from surveys.models import Role, User
+from surveys.settings import Settings
+from tests.conftest import NOW
+from tests.factories import TEST_PASSWORD, AuthActions
+
+
+@pytest.mark.parametrize(("role", "home"), [(Role.HANDLER, "/triage/"), (Role.SUPERVISOR, "/dashboard/")])
+def test_login_goes_to_the_role_home(
+    client: FlaskClient, auth: AuthActions, make_user: Callable[..., User], role, home
+):
+    user = make_user(role)
+    response = auth.login(user.username)
+    assert response.status_code == 302
+    assert response.headers["Location"] == home
+
+
+def test_wrong_password_is_refused(client: FlaskClient, auth: AuthActions, make_user: Callable[..., User]):
+    user = make_user()
+    response = auth.login(user.username, "wrong password")
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert client.get("/triage/").status_code == 302  # still anonymous
+
+
+def test_next_parameter_cannot_redirect_off_site(client: FlaskClient, make_user: Callable[..., User]):
+    user = make_user()
+    response = client.post("/login?next=//evil.example/x", data={"username": user.username, "password": TEST_PASSWORD})
+    assert response.headers["Location"] == "/triage/"
+
+
+def test_pages_require_login(client: FlaskClient):
+    for path in ("/triage/", "/dashboard/"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_handler_cannot_open_the_dashboard(client: FlaskClient, auth: AuthActions, make_user: Callable[..., User]):
+    auth.login(make_user(Role.HANDLER).username)
+    assert client.get("/dashboard/").status_code == 403
+
+
+def test_logout_ends_the_session(client: FlaskClient, auth: AuthActions, make_user: Callable[..., User]):
+    auth.login(make_user().username)
+    assert client.get("/triage/").status_code == 200
+    auth.logout()
+    assert client.get("/triage/").status_code == 302
+
+
+def test_security_headers_are_set(client: FlaskClient):
+    response = client.get("/login")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.fixture
+def csrf_client(session_factory: sessionmaker[Session], settings: Settings) -> FlaskClient:
+    from webapp import create_app
+
+    app: Flask = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SESSION_FACTORY": session_factory,
+            "MINYI_SETTINGS": settings,
+            "RATELIMIT_ENABLED": False,
+            "CLOCK": lambda: NOW,
+        }
+    )
+    return app.test_client()
+
+
+def test_login_without_csrf_token_is_refused(csrf_client: FlaskClient, make_user: Callable[..., User]):
+    user = make_user()
+    response = csrf_client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert response.status_code == 400

@@ -1,0 +1,135 @@
+"""The handler queue: scope, order, actions and the audited phone reveal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
+from surveys.states import TicketStatus
+from tests.factories import AuthActions
+from tests.webapp.conftest import Tree
+
+
+def test_queue_is_scoped_to_the_users_subtree(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    east = make_ticket(tree.east_station, comment="东边的民警态度很差")
+    west = make_ticket(tree.west_station, comment="西边的出警太慢了")
+    auth.login(make_user(Role.HANDLER, tree.east).username)
+    page = client.get("/triage/").get_data(as_text=True)
+    assert f"#{east.id}" in page
+    assert f"#{west.id}" not in page
+    assert client.get(f"/triage/{west.id}").status_code == 404
+    assert client.get(f"/triage/{east.id}").status_code == 200
+
+
+def test_urgent_tickets_come_first(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    normal = make_ticket(tree.east_station, overall=2, comment="等得有点久")
+    urgent = make_ticket(tree.east_station, overall=1, comment="民警收了对方的红包，我要去北京上访")
+    assert urgent.priority is TicketPriority.URGENT
+    auth.login(make_user(Role.HANDLER, tree.city).username)
+    page = client.get("/triage/").get_data(as_text=True)
+    assert page.index(f"#{urgent.id}") < page.index(f"#{normal.id}")
+
+
+def test_ticket_moves_through_its_states_with_events(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    ticket = make_ticket(tree.east_station)
+    auth.login(make_user(Role.HANDLER, tree.city).username)
+    for target, note in [("assigned", ""), ("in_progress", ""), ("resolved", "已电话回访，群众表示理解")]:
+        response = client.post(f"/triage/{ticket.id}/status", data={"status-status": target, "status-note": note})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    session.refresh(ticket)
+    assert ticket.status is TicketStatus.RESOLVED
+    assert ticket.resolved_at is not None
+    kinds = [(e.kind, e.to_status) for e in ticket.events]
+    assert kinds == [("created", "new"), ("status", "assigned"), ("status", "in_progress"), ("status", "resolved")]
+
+
+def test_illegal_transition_and_missing_note_are_refused(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    ticket = make_ticket(tree.east_station)
+    auth.login(make_user(Role.HANDLER, tree.city).username)
+    assert client.post(f"/triage/{ticket.id}/status", data={"status-status": "closed"}).status_code == 400
+    client.post(f"/triage/{ticket.id}/status", data={"status-status": "in_progress"})
+    refused = client.post(f"/triage/{ticket.id}/status", data={"status-status": "resolved", "status-note": " "})
+    assert refused.status_code == 400
+    assert "请填写处理情况" in refused.get_data(as_text=True)
+    session.refresh(ticket)
+    assert ticket.status is TicketStatus.IN_PROGRESS
+
+
+def test_recategorisation_is_recorded_as_a_label(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    ticket = make_ticket(tree.east_station)
+    auth.login(make_user(Role.HANDLER, tree.city).username)
+    assert client.post(f"/triage/{ticket.id}/category", data={"category-category": "执法规范"}).status_code == 302
+    assert client.post(f"/triage/{ticket.id}/category", data={"category-category": "不存在"}).status_code == 400
+    session.refresh(ticket)
+    assert ticket.category == "执法规范"
+    event = session.scalars(select(TicketEvent).where(TicketEvent.kind == "recategorized")).one()
+    assert event.data["to"] == "执法规范"
+    assert event.data["comment"] == ticket.response.comment
+
+
+def test_full_phone_is_shown_only_on_request_and_audited(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    ticket = make_ticket(tree.east_station)
+    phone = ticket.response.survey.contact.phone_e164
+    handler = make_user(Role.HANDLER, tree.city)
+    auth.login(handler.username)
+    assert phone not in client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    revealed = client.post(f"/triage/{ticket.id}/phone")
+    assert phone in revealed.get_data(as_text=True)
+    entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.actor_id, entry.action, entry.target_id) == (handler.id, "phone.reveal", ticket.id)
+
+
+def test_supervisor_cannot_reveal_phone(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    ticket = make_ticket(tree.east_station)
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    assert client.post(f"/triage/{ticket.id}/phone").status_code == 403
