@@ -103,3 +103,22 @@ def compute_unit_indices(
         low, high = wilson_interval(satisfied, count)
         result.append(UnitIndex(unit.id, unit.name, count, raw, shrunk, satisfied / count, low, high))
     return result
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The index of one unit over one week."""
+
+    week_start: dt.datetime
+    responses: int
+    raw_index: float | None
+
+
+def weekly_trend(session: Session, unit: Unit, until: dt.datetime, weeks: int = 12) -> list[TrendPoint]:
+    """Raw index of ``unit``'s subtree per week, oldest first (one grouped query per week)."""
+    points = []
+    for offset in range(weeks, 0, -1):
+        start = until - dt.timedelta(weeks=offset)
+        [row] = compute_unit_indices(session, [unit], start, start + dt.timedelta(weeks=1))
+        points.append(TrendPoint(start, row.responses, row.raw_index))
+    return points

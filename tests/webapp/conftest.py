@@ -43,9 +43,12 @@ def make_ticket(
 
     def factory(unit: Unit, overall: int = 1, comment: str = "民警态度恶劣，出警太慢了") -> Ticket:
         survey = make_survey(case=make_case(unit=unit))
-        response = submit_answer(session, survey, AnswerInput(overall=overall, comment=comment), Channel.WEB, now)
-        analysis = store_analysis(session, response, get_default_analyzer().analyze(comment), now)
-        ticket = open_ticket_if_needed(session, response, analysis, now)
+        answered_at = now - dt.timedelta(hours=1)
+        response = submit_answer(
+            session, survey, AnswerInput(overall=overall, comment=comment), Channel.WEB, answered_at
+        )
+        analysis = store_analysis(session, response, get_default_analyzer().analyze(comment), answered_at)
+        ticket = open_ticket_if_needed(session, response, analysis, answered_at)
         assert ticket is not None
         return ticket
 

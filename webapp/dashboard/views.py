@@ -6,8 +6,9 @@ import datetime as dt
 
 from flask import Blueprint, abort, render_template, request
 
-from surveys.index import compute_unit_indices
+from surveys.index import compute_unit_indices, weekly_trend
 from surveys.models import Role, Unit
+from surveys.themes import complaint_themes
 from surveys.triage import count_open_tickets
 from surveys.units import child_units
 from webapp.clock import now as clock_now
@@ -55,4 +56,6 @@ def index() -> str:
         breadcrumbs=breadcrumbs,
         open_tickets=count_open_tickets(session, unit),
         has_children={c.id: bool(c.children) for c in children},
+        trend=weekly_trend(session, unit, until),
+        themes=complaint_themes(session, unit, since, until),
     )

@@ -1,0 +1,71 @@
+"""What citizens complain about in a unit's subtree: keywords, categories, repeated complaints.
+
+The texts come from SQL (negative answers with a comment in the period, newest first,
+bounded); the text analysis is the nlp package's. Bounded so the dashboard stays fast
+for a whole city: the newest ``MAX_COMMENTS`` complaints represent the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from nlp.grouping import group_similar
+from nlp.keywords import top_keywords
+from surveys.models import Analysis, Case, Response, Survey, Unit
+from surveys.triage import NEGATIVE_RATING_MAX
+from surveys.units import in_subtree
+
+MAX_COMMENTS = 500
+
+
+@dataclass(frozen=True)
+class RepeatedComplaint:
+    """Near-identical complaints raised by several citizens."""
+
+    example: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Themes:
+    """The complaint themes of a subtree over a period."""
+
+    comments: int
+    keywords: list[tuple[str, float]]
+    categories: list[tuple[str, int]]
+    repeated: list[RepeatedComplaint]
+
+
+def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt.datetime) -> Themes:
+    """Keywords, category counts and repeated complaints of negative answers under ``root``."""
+    stmt = (
+        select(Response.comment, Analysis.categories)
+        .join(Survey, Response.survey_id == Survey.id)
+        .join(Case, Survey.case_id == Case.id)
+        .join(Unit, Case.unit_id == Unit.id)
+        .join(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
+        .where(
+            in_subtree(Unit.path, root),
+            Response.submitted_at >= since,
+            Response.submitted_at < until,
+            Response.comment != "",
+            or_(Response.overall <= NEGATIVE_RATING_MAX, Analysis.sentiment_label == "negative"),
+        )
+        .order_by(Response.submitted_at.desc())
+        .limit(MAX_COMMENTS)
+    )
+    rows = session.execute(stmt).all()
+    texts = [comment for comment, _ in rows]
+    categories = Counter(category for _, cats in rows for category in cats)
+    groups = [group for group in group_similar(texts) if len(group) > 1] if texts else []
+    return Themes(
+        comments=len(texts),
+        keywords=top_keywords(texts, top_k=12) if texts else [],
+        categories=categories.most_common(),
+        repeated=[RepeatedComplaint(texts[group[0]], len(group)) for group in groups[:8]],
+    )
