@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, render_template
 
 from surveys.sms_log import recent_outbound
@@ -9,8 +11,13 @@ from webapp.db import get_session
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
+#: SMS texts put the link right after Chinese punctuation, which Jinja's urlize misses.
+_LINK = re.compile(r"https?://[^\s，。；]+")
+
 
 @bp.get("/outbox")
 def outbox() -> str:
     """The newest outbound messages, phone numbers masked, links clickable."""
-    return render_template("dev/outbox.html", messages=recent_outbound(get_session(), provider="console"))
+    messages = recent_outbound(get_session(), provider="console")
+    links = {m.id: match.group(0) for m in messages if (match := _LINK.search(m.body))}
+    return render_template("dev/outbox.html", messages=messages, links=links)
