@@ -38,7 +38,14 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def drop_everything(engine: Engine) -> None:
-    """Drop our tables and Alembic's version table (``minyi demo --reset``)."""
+    """Drop our tables and Alembic's version table (``minyi demo --reset``).
+
+    Units reference their parent: SQLite's DROP TABLE deletes rows one by one with
+    foreign keys enforced, so the self-references are cut first.
+    """
+    with engine.begin() as connection:
+        if inspect(connection).has_table("units"):
+            connection.execute(text("UPDATE units SET parent_id = NULL"))
     Base.metadata.drop_all(engine)
     with engine.begin() as connection:
         if inspect(connection).has_table("alembic_version"):
