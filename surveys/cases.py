@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,6 @@ _ROLE_BY_NAME = {r.value: r for r in CitizenRole} | {
 }
 _TRUE = {"1", "true", "yes", "y", "是"}
 _FALSE = {"", "0", "false", "no", "n", "否"}
-CSV_COLUMNS = ("case_no", "unit_code", "category", "closed_at", "phone", "role", "officer_name", "is_sensitive")
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,15 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
+REQUIRED_COLUMNS = frozenset({"case_no", "unit_code", "category", "closed_at", "phone"})
+
+
+def _check_columns(header: Iterable[str]) -> None:
+    missing = REQUIRED_COLUMNS - set(header)
+    if missing:
+        raise ValidationError("file", f"缺少列：{', '.join(sorted(missing))}")
+
+
 def read_csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) from UTF-8 (with or without BOM) CSV bytes."""
     try:
@@ -219,11 +229,47 @@ def read_csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     except UnicodeDecodeError as exc:
         raise ValidationError("file", "文件不是 UTF-8 编码的 CSV") from exc
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"case_no", "unit_code", "category", "closed_at", "phone"} - set(reader.fieldnames or [])
-    if missing:
-        raise ValidationError("file", f"缺少列：{', '.join(sorted(missing))}")
+    _check_columns(reader.fieldnames or [])
     for row in reader:
         yield reader.line_num, {k: (v or "") for k, v in row.items() if k is not None}
+
+
+def read_xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (row number, row) from the first sheet of an .xlsx workbook (header in row 1)."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ValidationError("file", "无法读取的 Excel 文件（需要 .xlsx 格式）") from exc
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+        _check_columns(header)
+        for number, values in enumerate(rows, start=2):
+            if all(value is None or str(value).strip() == "" for value in values):
+                continue
+            yield number, {name: _cell_text(value) for name, value in zip(header, values, strict=False) if name}
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: object) -> str:
+    """Excel cells as the CSV reader would see them; dates keep their local wall time."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # phone numbers typed as numbers
+    return str(value).strip()
+
+
+def read_case_file(filename: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of an uploaded case file, by extension (.csv or .xlsx)."""
+    if filename.lower().endswith(".xlsx"):
+        return read_xlsx_rows(data)
+    if filename.lower().endswith(".csv"):
+        return read_csv_rows(data)
+    raise ValidationError("file", "只支持 .csv 或 .xlsx 文件")
 
 
 def import_case_rows(

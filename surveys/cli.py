@@ -54,8 +54,8 @@ def migrate_command() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", default="import", show_default=True, help="Source system of the case numbers.")
 def import_command(file: Path, source: str) -> None:
-    """Import closed cases from a UTF-8 CSV (case_no, unit_code, category, closed_at, phone, …)."""
-    from surveys.cases import import_case_rows, read_csv_rows
+    """Import closed cases from a UTF-8 CSV or an .xlsx sheet (case_no, unit_code, category, closed_at, phone, …)."""
+    from surveys.cases import import_case_rows, read_case_file
 
     settings = _settings()
     session_factory = make_session_factory(_engine(settings))
@@ -63,7 +63,7 @@ def import_command(file: Path, source: str) -> None:
         with session_factory.begin() as session:
             report = import_case_rows(
                 session,
-                read_csv_rows(file.read_bytes()),
+                read_case_file(file.name, file.read_bytes()),
                 source=source,
                 now=utcnow(),
                 tz=settings.timezone,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.cases import import_case_rows, read_csv_rows
+from surveys.cases import import_case_rows, read_case_file, read_csv_rows
 from surveys.errors import ValidationError
 from surveys.models import Case, CaseCategory, Unit
 from surveys.settings import Settings
@@ -56,3 +56,33 @@ def test_non_utf8_file_is_refused(session: Session):
         list(read_csv_rows((HEADER + "A1,330601,110警情,2026-11-20 09:00,13812345678,,,\n").encode("gbk")))
     assert caught.value.field == "file"
     assert session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_xlsx_rows_are_read_like_csv(session: Session, station: Unit, settings: Settings, now: dt.datetime):
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["case_no", "unit_code", "category", "closed_at", "phone", "role"])
+    sheet.append(["B1", "330601", "刑事案件", dt.datetime(2026, 11, 20, 9, 0), 13812345678, "当事人"])
+    sheet.append([None, None, None, None, None, None])
+    sheet.append(["B2", "330601", "刑事案件", "not a time", "13812345679", ""])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = import_case_rows(
+        session, read_case_file("cases.xlsx", buffer.getvalue()), source="xlsx", now=now, tz=settings.timezone
+    )
+    assert report.created == 1
+    assert [(e.line, e.field) for e in report.errors] == [(4, "closed_at")]
+    case = session.scalars(select(Case).where(Case.external_no == "B1")).one()
+    assert case.closed_at == dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+    assert case.participants[0].contact.phone_e164 == "+8613812345678"
+
+
+@pytest.mark.parametrize(("name", "data"), [("cases.txt", b"x"), ("cases.xlsx", b"not a zip")])
+def test_unreadable_files_are_refused(name: str, data: bytes):
+    with pytest.raises(ValidationError) as caught:
+        list(read_case_file(name, data))
+    assert caught.value.field == "file"
