@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from nlp import load_taxonomy
 from surveys.errors import InvalidTransitionError, ValidationError
+from surveys.exports import XLSX_MIMETYPE, tickets_workbook
 from surveys.models import Role, Ticket
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.triage import (
@@ -74,6 +75,18 @@ def queue() -> str:
     """Open tickets in the user's scope: urgent first, then by deadline."""
     tickets = list_queue(get_session(), current_staff().scope_unit)
     return render_template("triage/queue.html", tickets=tickets, labels=STATUS_LABELS, now=clock_now())
+
+
+@bp.get("/export.xlsx")
+@roles_required(*STAFF)
+def export() -> Response:
+    """The open tickets of the user's scope as a spreadsheet (no phone numbers)."""
+    tickets = list_queue(get_session(), current_staff().scope_unit, limit=5000)
+    return Response(
+        tickets_workbook(tickets, current_app.config["MINYI_SETTINGS"].timezone),
+        mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": 'attachment; filename="minyi-tickets.xlsx"'},
+    )
 
 
 @bp.get("/<int:ticket_id>")
