@@ -99,6 +99,21 @@ def tick_command(now_text: str | None) -> None:
         click.echo(f"{job_id}: {outcome}")
 
 
+@domain_cli.command("purge")
+@click.option(
+    "--days", default=365, show_default=True, help="Keep phone numbers of cases closed within this many days."
+)
+def purge_command(days: int) -> None:
+    """Forget phone numbers past the retention period (cases and answers stay)."""
+    from surveys.retention import purge_contacts
+
+    if days < 30:
+        raise click.BadParameter("retention under 30 days would cut off surveys still in progress", param_hint="--days")
+    with make_session_factory(_engine(_settings())).begin() as session:
+        purged = purge_contacts(session, utcnow(), days)
+    click.echo(f"purged={purged}")
+
+
 @domain_cli.command("demo")
 @click.option("--reset", is_flag=True, help="Drop every table first.")
 @click.option("--cases", default=2000, show_default=True, help="How many closed cases to generate.")
