@@ -99,6 +99,55 @@ def tick_command(now_text: str | None) -> None:
         click.echo(f"{job_id}: {outcome}")
 
 
+@domain_cli.command("import-units")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_units_command(file: Path) -> None:
+    """Create the unit tree from a UTF-8 CSV: code, name, level (city/branch/station), parent_code, hotline."""
+    from surveys.units import import_unit_rows
+
+    try:
+        with make_session_factory(_engine(_settings())).begin() as session:
+            created = import_unit_rows(session, file.read_bytes())
+    except ValidationError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.reason}") from exc
+    click.echo(f"units created={created}")
+
+
+@domain_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["handler", "supervisor", "admin"]), required=True)
+@click.option("--unit", "unit_code", required=True, help="Code of the unit whose subtree the user sees.")
+@click.option("--name", "display_name", help="Name shown in the app.")
+@click.password_option()
+def create_user_command(username: str, role: str, unit_code: str, display_name: str | None, password: str) -> None:
+    """Create a staff account scoped to a unit subtree."""
+    from surveys.accounts import create_user
+    from surveys.models import Role
+    from surveys.units import get_unit_by_code
+
+    with make_session_factory(_engine(_settings())).begin() as session:
+        unit = get_unit_by_code(session, unit_code)
+        if unit is None:
+            raise click.BadParameter(f"no unit with code {unit_code}", param_hint="--unit")
+        try:
+            create_user(session, username, password, Role(role), unit, display_name)
+        except ValidationError as exc:
+            raise click.ClickException(f"{exc.field}: {exc.reason}") from exc
+    click.echo(f"user {username} created ({role}, {unit_code})")
+
+
+@domain_cli.command("create-api-key")
+@click.argument("name")
+@click.option("--source", required=True, help="Source system whose case numbers the key pushes (e.g. jwxt).")
+def create_api_key_command(name: str, source: str) -> None:
+    """Create an API key for the case-management system; the key is shown once."""
+    from surveys.accounts import create_api_key
+
+    with make_session_factory(_engine(_settings())).begin() as session:
+        _, plaintext = create_api_key(session, name, source=source)
+    click.echo(plaintext)
+
+
 @domain_cli.command("purge")
 @click.option(
     "--days", default=365, show_default=True, help="Keep phone numbers of cases closed within this many days."

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
+from surveys.errors import ValidationError
 from surveys.models import Unit, UnitLevel
 
 
@@ -23,6 +27,41 @@ def create_unit(
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
     return unit
+
+
+def import_unit_rows(session: Session, data: bytes) -> int:
+    """Create units from CSV (code, name, level, parent_code, hotline); parents must come first.
+
+    All or nothing: the tree is small and a half-built hierarchy would misplace every
+    figure computed on it, so the first bad row aborts the whole import.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("file", "文件不是 UTF-8 编码的 CSV") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"code", "name", "level"} - set(reader.fieldnames or [])
+    if missing:
+        raise ValidationError("file", f"缺少列：{', '.join(sorted(missing))}")
+    created = 0
+    for row in reader:
+        line = reader.line_num
+        code, name = (row.get("code") or "").strip(), (row.get("name") or "").strip()
+        if not code or not name:
+            raise ValidationError(f"第 {line} 行", "code 和 name 必填")
+        if get_unit_by_code(session, code) is not None:
+            raise ValidationError(f"第 {line} 行", f"单位代码已存在：{code}")
+        try:
+            level = UnitLevel((row.get("level") or "").strip())
+        except ValueError as exc:
+            raise ValidationError(f"第 {line} 行", "level 应为 city、branch 或 station") from exc
+        parent_code = (row.get("parent_code") or "").strip()
+        parent = get_unit_by_code(session, parent_code) if parent_code else None
+        if parent_code and parent is None:
+            raise ValidationError(f"第 {line} 行", f"上级单位不存在：{parent_code}")
+        create_unit(session, code, name, level, parent, (row.get("hotline") or "").strip() or None)
+        created += 1
+    return created
 
 
 def in_subtree(unit_path_column: SQLColumnExpression[str], root: Unit) -> ColumnElement[bool]:

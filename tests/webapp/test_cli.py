@@ -69,3 +69,29 @@ def test_import_reports_bad_rows_and_keeps_good_ones(cli_env: dict[str, str], tm
     assert result.exit_code == 1
     assert "imported=1 duplicates=0 errors=1" in result.output
     assert "第 3 行 phone" in result.output
+
+
+def test_a_deployment_is_set_up_from_the_command_line(cli_env: dict[str, str], tmp_path: Path):
+    runner = CliRunner()
+    assert runner.invoke(domain_cli, ["migrate"], env=cli_env).exit_code == 0
+    units = tmp_path / "units.csv"
+    units.write_text(
+        "code,name,level,parent_code,hotline\n330600,绍兴市公安局,city,,0575-110\n330601,越城分局,branch,330600,\n",
+        encoding="utf-8",
+    )
+    assert "units created=2" in runner.invoke(domain_cli, ["import-units", str(units)], env=cli_env).output
+    user = runner.invoke(
+        domain_cli,
+        ["create-user", "chen", "--role", "supervisor", "--unit", "330601"],
+        input="a-long-password\na-long-password\n",
+        env=cli_env,
+    )
+    assert user.exit_code == 0, user.output
+    key = runner.invoke(domain_cli, ["create-api-key", "警务系统", "--source", "jwxt"], env=cli_env)
+    assert key.output.strip().startswith("mk_")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,level,parent_code\n330602,柯桥分局,branch,999999\n", encoding="utf-8")
+    refused = runner.invoke(domain_cli, ["import-units", str(bad)], env=cli_env)
+    assert refused.exit_code == 1
+    assert "上级单位不存在" in refused.output
+    assert _count(cli_env["MINYI_DATABASE_URL"], Unit) == 2
