@@ -1,24 +1,46 @@
-"""The citizen's side: find a survey by token, record the opening and the one answer."""
+"""The citizen's one answer: check it against the rules and its question set, store it once.
+
+The web page and the SMS-reply channel both go through :func:`validate_answer` and then
+:func:`store_answer` (the web page, with a row it read by token) or
+:func:`submit_answer` (callers holding a :class:`Survey`), so a rating means the same
+thing whichever way it arrived. What a link opens and shows is :mod:`surveys.tokens`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Insert, Update, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from surveys.db import UTCDateTime
 from surveys.errors import ValidationError
-from surveys.models import Case, Channel, Response, Survey
+from surveys.models import Case, CaseCategory, Channel, Response, Survey
+from surveys.questions import DIMENSION_LABELS, OVERALL_LABELS, QuestionSet, question_set_by_ref, question_set_for
 from surveys.states import ANSWERABLE_SURVEY_STATES, SurveyStatus
+from surveys.tokens import StoredAnswer, is_well_formed
 
 log = logging.getLogger(__name__)
 
 MAX_COMMENT_CHARS = 500
-RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+#: Kept under its old name: callers and templates read the overall labels from here.
+RATING_LABELS = OVERALL_LABELS
+#: Reasons are asked only of 不满意 (2) and 非常不满意 (1). Ticks left over from a changed
+#: mind (a reason ticked, then 满意 chosen, which hides the list) are not the citizen's answer.
+REASONS_MAX_OVERALL = 2
+
+#: C0/C1 control characters except tab and line feed: they carry no meaning in a comment,
+#: and PostgreSQL refuses NUL in text outright.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Lone UTF-16 surrogates cannot be encoded as UTF-8 and would fail at the database.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 class AlreadyAnsweredError(ValidationError):
@@ -36,19 +58,59 @@ class SurveyClosedError(ValidationError):
         self.status = status
 
 
+class InvalidAnswerError(ValidationError):
+    """Every problem found in one submitted answer, keyed by field.
+
+    The page shows them all at once (an elderly citizen should not discover a second
+    mistake only after fixing the first); ``field``/``reason`` hold the first one for
+    callers that report a single error, such as an SMS reply.
+    """
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        first_field, first_reason = next(iter(errors.items()))
+        super().__init__(first_field, first_reason)
+        self.errors = dict(errors)
+
+
 @dataclass(frozen=True)
 class AnswerInput:
-    """A validated answer."""
+    """A validated answer.
+
+    ``question_set_ref`` names the question set the citizen was shown; empty means the
+    current set of the case's category (an SMS reply answers only the overall question,
+    which every set shares).
+    """
 
     overall: int
     comment: str = ""
     dimension_ratings: Mapping[str, int] = field(default_factory=dict)
     reasons: Sequence[str] = ()
+    question_set_ref: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerSummary:
+    """A stored answer in the words the citizen chose (the 已评价 and thank-you pages)."""
+
+    overall: int
+    overall_label: str
+    dimensions: tuple[tuple[str, str], ...]
+    reasons: tuple[str, ...]
+    comment: str
+    submitted_at: dt.datetime
+
+    @property
+    def is_negative(self) -> bool:
+        """Whether the answer will be followed up (核实、整改、回访)."""
+        return self.overall <= REASONS_MAX_OVERALL
 
 
 def find_survey_by_token(session: Session, token: str) -> Survey | None:
-    """The survey with this token, its case and unit loaded (for the page)."""
-    if not token or len(token) > 32:
+    """The ORM survey with this token, case, unit and response loaded, for callers that change it.
+
+    The link pages read :func:`surveys.tokens.find_survey_link` instead (plain rows).
+    """
+    if not is_well_formed(token):
         return None
     stmt = (
         select(Survey)
@@ -63,72 +125,207 @@ def is_expired(survey: Survey, now: dt.datetime) -> bool:
     return survey.status is SurveyStatus.EXPIRED or (survey.expires_at is not None and survey.expires_at <= now)
 
 
-def record_open(session: Session, survey: Survey, now: dt.datetime) -> None:
-    """Mark the survey ``opened`` the first time the citizen opens the link."""
-    if survey.status in {SurveyStatus.SENT, SurveyStatus.DELIVERED, SurveyStatus.REMINDED} and not is_expired(
-        survey, now
-    ):
-        survey.status = SurveyStatus.OPENED
-        survey.opened_at = survey.opened_at or now
-        session.flush()
+def normalize_comment(text: object) -> str:
+    """The comment as stored: line breaks as LF, control characters and outer blanks removed.
+
+    Browsers submit a textarea's line breaks as CRLF but count them as one character
+    against ``maxlength``; folding them first makes the server count what the citizen
+    saw. Traditional characters and emoji are kept exactly as typed (the NLP step
+    normalises its own copy).
+    """
+    value = "" if text is None else str(text)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_CHARS.sub("", value).strip()
+
+
+def _parse_rating(value: object) -> int | None:
+    """1–5 from ``5``, ``"5"`` or a full-width ``"５"`` (Chinese keyboards); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    try:
+        rating = int(str(value).strip())
+    except ValueError:
+        return None
+    return rating if rating in OVERALL_LABELS else None
 
 
 def validate_answer(
-    overall: object, comment: object = "", dimension_ratings: Mapping[str, object] | None = None
+    overall: object,
+    comment: object = "",
+    dimension_ratings: Mapping[str, object] | None = None,
+    *,
+    reasons: Iterable[str] = (),
+    question_set: QuestionSet | None = None,
 ) -> AnswerInput:
-    """Check the rating (1–5), the comment (≤ 500 characters) and any dimension ratings."""
-    try:
-        rating = int(str(overall))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("overall", "请选择总体满意度") from exc
-    if rating not in RATING_LABELS:
-        raise ValidationError("overall", "满意度应为 1 到 5")
-    text = str(comment or "").strip()
-    if len(text) > MAX_COMMENT_CHARS:
-        raise ValidationError("comment", f"留言不能超过 {MAX_COMMENT_CHARS} 字")
+    """Check an answer against the rules and the question set it was given on.
+
+    The overall rating (1–5) is required; the comment has at most 500 characters;
+    dimension ratings and reasons must be ones ``question_set`` asks (without a set, as
+    for an SMS reply, none are accepted). Raises :class:`InvalidAnswerError` listing every
+    problem.
+    """
+    errors: dict[str, str] = {}
+    rating = _parse_rating(overall)
+    if overall is None or str(overall).strip() == "":
+        errors["overall"] = "请选择总体满意度"
+    elif rating is None:
+        errors["overall"] = "总体满意度的选项无效，请从五个选项中重新选择"
+
+    text = normalize_comment(comment)
+    if _SURROGATES.search(text):
+        errors["comment"] = "留言中有无法识别的字符，请删除后重新提交"
+    elif len(text) > MAX_COMMENT_CHARS:
+        errors["comment"] = f"留言最多 {MAX_COMMENT_CHARS} 字，现在有 {len(text)} 字，请删减一些"
+
     dims: dict[str, int] = {}
-    for name, value in (dimension_ratings or {}).items():
-        try:
-            score = int(str(value))
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(name, "评分无效") from exc
-        if score not in RATING_LABELS:
-            raise ValidationError(name, "评分应为 1 到 5")
-        dims[name] = score
-    return AnswerInput(overall=rating, comment=text, dimension_ratings=dims)
+    for key, value in (dimension_ratings or {}).items():
+        label = question_set.dimension_label(key) if question_set else None
+        if label is None:
+            errors["form"] = "提交的评价项目不在本问卷中，请刷新页面后重新填写"
+            continue
+        score = _parse_rating(value)
+        if score is None:
+            errors[f"dimension:{key}"] = f"“{label}”的评价无效，请从五个选项中重新选择"
+        else:
+            dims[key] = score
+
+    chosen = set(reasons)
+    if chosen and (question_set is None or any(question_set.reason_label(key) is None for key in chosen)):
+        errors["reasons"] = "提交的不满意原因不在列表中，请刷新页面后重新选择"
+
+    if errors:
+        raise InvalidAnswerError(errors)
+    assert rating is not None  # noqa: S101  (a missing or invalid rating is in ``errors``)
+    kept_reasons: tuple[str, ...] = ()
+    if question_set is not None and rating <= REASONS_MAX_OVERALL:
+        kept_reasons = tuple(r.key for r in question_set.reasons if r.key in chosen)
+    ordered_dims = {d.key: dims[d.key] for d in question_set.dimensions if d.key in dims} if question_set else {}
+    return AnswerInput(
+        overall=rating,
+        comment=text,
+        dimension_ratings=ordered_dims,
+        reasons=kept_reasons,
+        question_set_ref=question_set.ref if question_set else "",
+    )
+
+
+@functools.cache
+def _claim_statement() -> Update:
+    """``:claimed_id`` to ``answered`` at ``:claimed_at`` if still answerable; built once."""
+    now = bindparam("claimed_at", type_=UTCDateTime())  # UPDATE reserves the column names
+    return (
+        update(Survey)
+        .where(
+            Survey.id == bindparam("claimed_id"),
+            Survey.status.in_(ANSWERABLE_SURVEY_STATES),
+            or_(Survey.expires_at.is_(None), Survey.expires_at > now),
+        )
+        .values(status=SurveyStatus.ANSWERED, answered_at=now)
+    )
+
+
+@functools.cache
+def _insert_statement() -> Insert:
+    return insert(Response)
+
+
+def store_answer(
+    session: Session,
+    survey_id: int,
+    category: CaseCategory,
+    answer: AnswerInput,
+    channel: Channel,
+    now: dt.datetime,
+) -> StoredAnswer:
+    """Claim the survey for this answer and store it: the one write path for every channel.
+
+    Two guards, both in the database. First a conditional UPDATE moves the survey to
+    ``answered`` only if it is still answerable and unexpired; on PostgreSQL it takes the
+    row lock, so a second submission (double tap, replay, second tab) waits for the first
+    to commit, then matches no row and gets :class:`AlreadyAnsweredError`. Then the INSERT
+    into ``responses``, whose unique ``survey_id`` refuses a second answer even if a
+    survey's status were ever wrong. Plain Core statements on the session's connection,
+    no ORM unit of work: this is the hot path of the busiest public page.
+
+    The usual refusals come from the claim, which wrote nothing, so the transaction stays
+    usable (the SMS handler records the inbound message after one). Only a refused INSERT
+    (a status that disagrees with an existing response) leaves it aborted on PostgreSQL;
+    that too is reported as :class:`AlreadyAnsweredError`, and the caller must roll back.
+    """
+    session.flush()  # pending ORM changes first, as ``session.execute`` would
+    connection = session.connection()
+    claimed = connection.execute(_claim_statement(), {"claimed_id": survey_id, "claimed_at": now})
+    if not claimed.rowcount:
+        status = connection.execute(select(Survey.status).where(Survey.id == survey_id)).scalar_one()
+        if status is SurveyStatus.ANSWERED:
+            raise AlreadyAnsweredError
+        raise SurveyClosedError(status)
+    stored = StoredAnswer(
+        overall=answer.overall,
+        dimension_ratings=dict(answer.dimension_ratings),
+        reasons=tuple(answer.reasons),
+        comment=answer.comment,
+        question_set_version=answer.question_set_ref or question_set_for(category).ref,
+        submitted_at=now,
+    )
+    try:
+        connection.execute(
+            _insert_statement(),
+            {
+                "survey_id": survey_id,
+                "overall": stored.overall,
+                "dimension_ratings": dict(stored.dimension_ratings),
+                "reasons": list(stored.reasons),
+                "comment": stored.comment,
+                "channel": channel,
+                "question_set_version": stored.question_set_version,
+                "submitted_at": now,
+                "is_analyzed": False,
+            },
+        )
+    except IntegrityError as exc:
+        raise AlreadyAnsweredError from exc
+    log.info("survey %s answered via %s: %d", survey_id, channel, answer.overall)
+    return stored
 
 
 def submit_answer(
     session: Session, survey: Survey, answer: AnswerInput, channel: Channel, now: dt.datetime
 ) -> Response:
-    """Store the one answer of ``survey`` and mark it ``answered``.
+    """Store the one answer of ``survey`` (see :func:`store_answer`) and return its row.
 
-    The unique ``responses.survey_id`` is the real guard: two concurrent submissions both
-    pass the status check, and the loser's INSERT fails with IntegrityError, reported as
-    :class:`AlreadyAnsweredError` after its savepoint is rolled back.
+    For callers that hold the ORM survey (the SMS reply, the demo data); the survey object
+    is brought up to date with what was stored.
     """
     if survey.status is SurveyStatus.ANSWERED or survey.response is not None:
         raise AlreadyAnsweredError
     if survey.status not in ANSWERABLE_SURVEY_STATES or is_expired(survey, now):
         raise SurveyClosedError(survey.status)
-    response = Response(
-        survey_id=survey.id,
-        overall=answer.overall,
-        comment=answer.comment,
-        dimension_ratings=dict(answer.dimension_ratings),
-        reasons=list(answer.reasons),
-        channel=channel,
-        submitted_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(response)
-            session.flush()
-    except IntegrityError as exc:
-        raise AlreadyAnsweredError from exc
-    survey.response = response
-    survey.status = SurveyStatus.ANSWERED
-    survey.answered_at = now
-    session.flush()
-    log.info("survey %s answered via %s: %d", survey.id, channel, answer.overall)
+    store_answer(session, survey.id, survey.case.category, answer, channel, now)
+    response = session.execute(select(Response).where(Response.survey_id == survey.id)).scalar_one()
+    set_committed_value(survey, "status", SurveyStatus.ANSWERED)
+    set_committed_value(survey, "answered_at", now)
+    set_committed_value(survey, "response", response)
     return response
+
+
+def summarize_answer(answer: StoredAnswer) -> AnswerSummary:
+    """The answer with the labels of the question set it was given on.
+
+    Keys of a set this process does not know (an answer stored by a newer deployment
+    during a rolling upgrade) are shown as stored rather than hidden.
+    """
+    qset = question_set_by_ref(answer.question_set_version)
+    dimensions = tuple(
+        ((qset.dimension_label(key) if qset else None) or key, DIMENSION_LABELS.get(score, str(score)))
+        for key, score in answer.dimension_ratings.items()
+    )
+    reasons = tuple(((qset.reason_label(key) if qset else None) or key) for key in answer.reasons)
+    return AnswerSummary(
+        overall=answer.overall,
+        overall_label=OVERALL_LABELS.get(answer.overall, str(answer.overall)),
+        dimensions=dimensions,
+        reasons=reasons,
+        comment=answer.comment,
+        submitted_at=answer.submitted_at,
+    )

@@ -154,13 +154,24 @@ def create_api_key_command(name: str, source: str) -> None:
 )
 def purge_command(days: int) -> None:
     """Forget phone numbers past the retention period (cases and answers stay)."""
-    from surveys.retention import purge_contacts
+    from surveys.retention import purge_contacts, purge_suppressions
 
     if days < 30:
         raise click.BadParameter("retention under 30 days would cut off surveys still in progress", param_hint="--days")
+    now = utcnow()
     with make_session_factory(_engine(_settings())).begin() as session:
-        purged = purge_contacts(session, utcnow(), days)
-    click.echo(f"purged={purged}")
+        purged = purge_contacts(session, now, days)
+        suppressions = purge_suppressions(session, now, days)
+    click.echo(f"purged={purged} suppressions_deleted={suppressions}")
+
+
+@domain_cli.command("drain")
+def drain_command() -> None:
+    """Send every survey that is due now, batch after batch (catching up after an outage)."""
+    from surveys.jobs import drain_due_surveys
+    from surveys.scheduler import build_context
+
+    click.echo(drain_due_surveys(build_context(_settings())))
 
 
 @domain_cli.command("demo")
@@ -184,3 +195,6 @@ def demo_command(reset: bool, cases: int) -> None:
     for account in accounts:
         click.echo(f"  login {account.username:<14} password {account.password}  ({account.role}, {account.unit_name})")
     click.echo(f"  API key for POST /api/v1/cases: {api_key}")
+    click.echo(
+        "  (demo: quiet hours are off so the fresh cases are texted at once; admin can change it at /admin/dispatch)"
+    )

@@ -3,9 +3,20 @@
 Unlike other services, dispatch owns its transactions and takes a ``sessionmaker``: it
 crosses an external side effect (the SMS) and must commit the claim *before* the send
 and the result *after* it (STYLE.md 8.3). The choice is at-most-once: a citizen must
-never receive the same survey twice, so a claim whose outcome is lost (the process died
-between claim and record) becomes ``unknown`` for an administrator to look at and is
-never re-sent automatically.
+never receive the same survey twice, so
+
+- a claim is an UPDATE to ``sending`` with a lease, committed before the provider call;
+  rows are picked with ``FOR UPDATE SKIP LOCKED`` (compiled away on SQLite) and the
+  UPDATE re-checks ``status = 'planned'``, so concurrent schedulers claim disjoint rows;
+- each result is recorded in its own transaction right after its send;
+- a claim whose lease runs out without a result (the process died, the host lost power)
+  becomes ``unknown`` for an administrator to look at, and is never sent again;
+- so does a send whose request may have left without an answer (a read timeout).
+
+A transient refusal (HTTP 429/5xx, a connection that never opened, Twilio 30003/30008)
+goes back to ``planned`` with capped exponential back-off; a permanent one fails the
+survey at once with the provider's code, and an unreachable or unsubscribed number stops
+being texted at all.
 """
 
 from __future__ import annotations
@@ -14,133 +25,213 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from surveys.messages import survey_link, survey_text
-from surveys.models import Case, SmsDirection, SmsMessage, Survey
-from surveys.policy import in_quiet_hours
+from surveys.messages import render, survey_params
+from surveys.models import Case, Contact, SmsDirection, SmsKind, SmsMessage, SmsSendStatus, Survey
+from surveys.policy import Policy, PolicyBook, load_policy_book
+from surveys.send_rate import SendSchedule
+from surveys.sending import (
+    CLAIM_LEASE,
+    MAX_SEND_ATTEMPTS,
+    REAL_CLOCK,
+    Clock,
+    Lost,
+    Outcome,
+    Refused,
+    SendReport,
+    Sent,
+    retry_delay,
+    send_claimed,
+)
 from surveys.settings import Settings
-from surveys.sms.base import SendResult, SmsProvider, SmsSendError
+from surveys.skip_reasons import SkipReason
+from surveys.sms.base import FailureKind, OutgoingSms, SmsProvider
 from surveys.states import SurveyStatus
+from surveys.suppressions import act_on_failure, blocked_phones
+from surveys.transitions import bulk_transition
 
 log = logging.getLogger(__name__)
 
-#: How long a claim may stay in ``sending`` before it is declared ``unknown``.
-CLAIM_LEASE = dt.timedelta(minutes=10)
-MAX_SEND_ATTEMPTS = 5
-RETRY_BASE_DELAY = dt.timedelta(minutes=1)
-RETRY_MAX_DELAY = dt.timedelta(hours=1)
-
 
 @dataclass
-class DispatchReport:
-    """What one dispatch run did."""
+class DispatchReport(SendReport):
+    """What one dispatch run did, including the surveys the policy held back at send time."""
 
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
+    postponed: int = 0
+    skipped: int = 0
+    opted_out: int = 0
 
 
 @dataclass(frozen=True)
-class _Outgoing:
+class SurveySend:
+    """One claimed survey on its way out."""
+
     survey_id: int
-    phone_e164: str
-    body: str
+    message: OutgoingSms
+    send_offset: float
+    policy: Policy
 
 
-def retry_delay(attempts: int) -> dt.timedelta:
-    """Exponential back-off after ``attempts`` failed tries, capped."""
-    delay: dt.timedelta = RETRY_BASE_DELAY * (2 ** max(attempts - 1, 0))
-    return min(delay, RETRY_MAX_DELAY)
+def _outgoing(survey: Survey, policy: Policy, settings: Settings) -> OutgoingSms:
+    params = survey_params(survey.case, survey.token, settings.public_base_url, settings.timezone)
+    return OutgoingSms(
+        to=survey.contact.phone_e164,
+        body=render(policy.survey_template, settings.sms_signature, params),
+        kind=SmsKind.SURVEY,
+        params=params.template_params(),
+        reference=f"survey-{survey.id}",
+    )
 
 
-def claim_due_surveys(session: Session, now: dt.datetime, settings: Settings, limit: int) -> list[_Outgoing]:
-    """Move up to ``limit`` due planned surveys to ``sending`` and return what to send.
+def claim_due_surveys(
+    session: Session,
+    now: dt.datetime,
+    settings: Settings,
+    book: PolicyBook,
+    schedule: SendSchedule,
+    limit: int,
+    report: DispatchReport,
+) -> list[SurveySend]:
+    """Re-check the policy for up to ``limit`` due surveys and claim those to send now.
 
-    ``FOR UPDATE SKIP LOCKED`` (compiled away on SQLite) lets several scheduler processes
-    claim disjoint batches; the ``status='planned'`` re-check in the UPDATE makes a race
-    lose cleanly rather than double-claim.
+    The policy is checked again at send time because things change after planning: the
+    citizen opted out or the number was found unreachable (through another survey), or
+    a retry or a late tick lands in the unit's quiet hours (the survey then waits for
+    the window to open).
     """
-    candidate_ids = list(
+    candidates = list(
         session.scalars(
-            select(Survey.id)
-            .where(Survey.status == SurveyStatus.PLANNED, Survey.due_at <= now)
-            .order_by(Survey.due_at, Survey.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not candidate_ids:
-        return []
-    claimed_ids = list(
-        session.scalars(
-            update(Survey)
-            .where(Survey.id.in_(candidate_ids), Survey.status == SurveyStatus.PLANNED)
-            .values(
-                status=SurveyStatus.SENDING,
-                sending_at=now,
-                lease_expires_at=now + CLAIM_LEASE,
-                attempts=Survey.attempts + 1,
+            select(Survey)
+            .where(
+                Survey.status == SurveyStatus.PLANNED,
+                Survey.due_at <= now,
+                or_(Survey.expires_at.is_(None), Survey.expires_at > now),
             )
-            .returning(Survey.id)
+            .order_by(Survey.due_at, Survey.id)
+            .limit(min(limit, schedule.capacity()))
+            .with_for_update(skip_locked=True, of=Survey)
+            .options(selectinload(Survey.contact), selectinload(Survey.case).selectinload(Case.unit))
         )
     )
-    surveys = session.scalars(
-        select(Survey)
-        .where(Survey.id.in_(claimed_ids))
-        .options(joinedload(Survey.contact), joinedload(Survey.case).joinedload(Case.unit))
-        .order_by(Survey.id)
+    blocked = blocked_phones(session, (s.contact.phone_e164 for s in candidates))
+    to_send: dict[int, tuple[Survey, Policy]] = {}
+    for survey in candidates:
+        reason = blocked.get(survey.contact.phone_e164)
+        policy = book.for_unit(survey.case.unit)
+        where = [Survey.id == survey.id]
+        if reason is SkipReason.OPTED_OUT:
+            report.opted_out += len(bulk_transition(session, SurveyStatus.OPTED_OUT, now, where))
+        elif reason is not None:
+            skipped = bulk_transition(session, SurveyStatus.SKIPPED, now, where, values={"skip_reason": reason})
+            report.skipped += len(skipped)
+        elif policy.in_quiet_hours(now):
+            survey.due_at = policy.next_send_window(now)
+            report.postponed += 1
+        else:
+            to_send[survey.id] = (survey, policy)
+    if not to_send:
+        return []
+    claimed = set(
+        bulk_transition(
+            session,
+            SurveyStatus.SENDING,
+            now,
+            [Survey.id.in_(to_send)],
+            from_states=[SurveyStatus.PLANNED],
+            values={"lease_expires_at": now + CLAIM_LEASE, "attempts": Survey.attempts + 1},
+        )
     )
+    sending = [pair for survey_id, pair in to_send.items() if survey_id in claimed]
+    # "Last surveyed" is the last time we set out to text the number: one statement per
+    # batch here rather than one per message when the results are recorded.
+    contact_ids = [survey.contact_id for survey, _ in sending]
+    session.execute(update(Contact).where(Contact.id.in_(contact_ids)).values(last_surveyed_at=now))
+    report.claimed += len(sending)
     return [
-        _Outgoing(
-            survey_id=s.id,
-            phone_e164=s.contact.phone_e164,
-            body=survey_text(
-                s.case, survey_link(settings.public_base_url, s.token), settings.sms_signature, settings.timezone
-            ),
-        )
-        for s in surveys
+        SurveySend(survey.id, _outgoing(survey, policy, settings), offset, policy)
+        for (survey, policy), offset in zip(sending, schedule.take(len(sending)), strict=True)
     ]
 
 
-def _record_sent(
-    session: Session, item: _Outgoing, result: SendResult, provider: str, now: dt.datetime, expiry: dt.timedelta
-) -> None:
-    survey = session.get_one(Survey, item.survey_id)
-    survey.status = SurveyStatus.SENT
-    survey.sent_at = now
-    survey.lease_expires_at = None
-    survey.expires_at = now + expiry
-    survey.contact.last_surveyed_at = now
-    session.add(
-        SmsMessage(
-            direction=SmsDirection.OUTBOUND,
-            survey_id=item.survey_id,
-            phone_e164=item.phone_e164,
-            body=item.body,
-            provider=provider,
-            provider_message_id=result.provider_message_id,
-            provider_status=result.status,
-            created_at=now,
-        )
+def _message_row(job: SurveySend, provider: str, at: dt.datetime, status: SmsSendStatus) -> SmsMessage:
+    """The log row of one attempt (survey invitations are recorded after the attempt)."""
+    return SmsMessage(
+        direction=SmsDirection.OUTBOUND,
+        kind=SmsKind.SURVEY,
+        survey_id=job.survey_id,
+        phone_e164=job.message.to,
+        body=job.message.body,
+        template_params=dict(job.message.params),
+        provider=provider,
+        send_status=status,
+        attempts=1,
+        created_at=at,
+        updated_at=at,
     )
 
 
-def _record_error(session: Session, item: _Outgoing, error: SmsSendError, now: dt.datetime) -> bool:
-    """Store the provider's error; return True if the survey will be retried."""
-    survey = session.get_one(Survey, item.survey_id)
-    survey.last_error_code = error.code
-    survey.last_error_message = error.message[:1000]
-    survey.lease_expires_at = None
-    if error.is_transient and survey.attempts < MAX_SEND_ATTEMPTS:
-        survey.status = SurveyStatus.PLANNED
-        survey.due_at = now + retry_delay(survey.attempts)
-        return True
-    survey.status = SurveyStatus.FAILED
-    survey.failed_at = now
-    return False
+def _record_sent(session: Session, job: SurveySend, outcome: Sent, provider: str, at: dt.datetime) -> None:
+    reminder_after = job.policy.reminder_after
+    remind_at = job.policy.next_send_window(at + reminder_after) if reminder_after else None
+    expires_at = at + job.policy.expiry
+    moved = bulk_transition(
+        session,
+        SurveyStatus.SENT,
+        at,
+        [Survey.id == job.survey_id],
+        from_states=[SurveyStatus.SENDING],
+        values={
+            "lease_expires_at": None,
+            "expires_at": expires_at,
+            "remind_at": remind_at if remind_at and remind_at < expires_at else None,
+        },
+    )
+    if not moved:
+        # Only possible if this process stalled past its lease: the SMS did go out, so it
+        # is recorded, but the survey stays ``unknown`` as an administrator was told.
+        log.error("survey %s sent after its claim was declared unknown", job.survey_id)
+    row = _message_row(job, provider, at, SmsSendStatus.SENT)
+    row.provider_message_id = outcome.result.provider_message_id
+    row.provider_status = outcome.result.status
+    session.add(row)
+
+
+def _record_refused(
+    session: Session, job: SurveySend, outcome: Refused, provider: str, at: dt.datetime, report: DispatchReport
+) -> None:
+    error = outcome.error
+    survey = session.get_one(Survey, job.survey_id)
+    values: dict[str, object] = {
+        "lease_expires_at": None,
+        "last_error_code": error.code,
+        "last_error_message": error.message[:1000],
+    }
+    where = [Survey.id == job.survey_id]
+    if error.kind is FailureKind.TRANSIENT and survey.attempts < MAX_SEND_ATTEMPTS:
+        values["due_at"] = at + retry_delay(survey.attempts)
+        report.retried += len(bulk_transition(session, SurveyStatus.PLANNED, at, where, values=values))
+    else:
+        report.failed += len(bulk_transition(session, SurveyStatus.FAILED, at, where, values=values))
+        act_on_failure(session, job.message.to, provider, error.code, error.kind, at)
+    row = _message_row(job, provider, at, SmsSendStatus.FAILED)
+    row.error_code, row.error_message = error.code, error.message
+    session.add(row)
+
+
+def _record_lost(session: Session, job: SurveySend, outcome: Lost, provider: str, at: dt.datetime) -> None:
+    error = outcome.error
+    values = {"lease_expires_at": None, "last_error_code": error.code, "last_error_message": error.message}
+    bulk_transition(session, SurveyStatus.UNKNOWN, at, [Survey.id == job.survey_id], values=values)
+    row = _message_row(job, provider, at, SmsSendStatus.UNKNOWN)
+    row.error_code, row.error_message = outcome.error.code, outcome.error.message
+    session.add(row)
+
+
+def _release(session: Session, job: SurveySend, at: dt.datetime) -> None:
+    values = {"lease_expires_at": None, "attempts": Survey.attempts - 1}
+    bulk_transition(session, SurveyStatus.PLANNED, at, [Survey.id == job.survey_id], values=values)
 
 
 def dispatch_due_surveys(
@@ -148,41 +239,49 @@ def dispatch_due_surveys(
     provider: SmsProvider,
     settings: Settings,
     now: dt.datetime,
+    *,
     limit: int | None = None,
+    rate_per_second: float | None = None,
+    clock: Clock = REAL_CLOCK,
 ) -> DispatchReport:
     """Claim, send and record one batch of due surveys (see the module docstring)."""
     report = DispatchReport()
-    if in_quiet_hours(now, settings.quiet_hours_start, settings.quiet_hours_end, settings.timezone):
-        return report
     with session_factory.begin() as session:
-        batch = claim_due_surveys(session, now, settings, limit or settings.dispatch_batch_size)
-    report.claimed = len(batch)
-    for item in batch:
-        try:
-            result = provider.send(item.phone_e164, item.body)
-        except SmsSendError as error:
-            log.warning("survey %s send failed: %s (transient=%s)", item.survey_id, error.code, error.is_transient)
-            with session_factory.begin() as session:
-                if _record_error(session, item, error, now):
-                    report.retried += 1
-                else:
-                    report.failed += 1
-            continue
+        book = load_policy_book(session, settings)
+        schedule = SendSchedule.open(session, provider.name, rate_per_second, now)
+        batch = claim_due_surveys(session, now, settings, book, schedule, limit or settings.dispatch_batch_size, report)
+
+    def record(job: SurveySend, outcome: Outcome, elapsed: dt.timedelta) -> None:
+        at = now + elapsed
         with session_factory.begin() as session:
-            _record_sent(session, item, result, provider.name, now, dt.timedelta(days=settings.survey_expiry_days))
-        report.sent += 1
-        log.info("survey %s sent as %s", item.survey_id, result.provider_message_id)
+            if isinstance(outcome, Sent):
+                _record_sent(session, job, outcome, provider.name, at)
+                report.sent += 1
+            elif isinstance(outcome, Refused):
+                _record_refused(session, job, outcome, provider.name, at, report)
+            elif isinstance(outcome, Lost):
+                _record_lost(session, job, outcome, provider.name, at)
+                report.unknown += 1
+            else:
+                _release(session, job, at)
+                report.released += 1
+
+    send_claimed(provider, batch, record, CLAIM_LEASE, clock)
+    if batch:
+        log.info("dispatch: %s", report)
     return report
 
 
 def mark_lost_claims(session: Session, now: dt.datetime) -> int:
     """Declare ``unknown`` every claim whose lease ran out without a recorded result."""
-    result = session.execute(
-        update(Survey)
-        .where(Survey.status == SurveyStatus.SENDING, Survey.lease_expires_at < now)
-        .values(status=SurveyStatus.UNKNOWN, unknown_at=now, lease_expires_at=None)
+    lost = bulk_transition(
+        session,
+        SurveyStatus.UNKNOWN,
+        now,
+        [Survey.lease_expires_at < now],
+        from_states=[SurveyStatus.SENDING],
+        values={"lease_expires_at": None, "last_error_code": "lease_expired"},
     )
-    count = int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
-    if count:
-        log.warning("%d surveys in sending past their lease marked unknown", count)
-    return count
+    if lost:
+        log.warning("%d surveys in sending past their lease marked unknown: %s", len(lost), lost[:20])
+    return len(lost)

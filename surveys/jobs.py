@@ -1,7 +1,9 @@
 """Periodic jobs: each opens its own transaction, calls one service and commits.
 
 Jobs take primitives (and an explicit ``now`` in tests), never ORM objects, so they are
-safe to run from APScheduler threads, the CLI or a test.
+safe to run from APScheduler threads, the CLI or a test. The sending jobs are the
+documented exception to "one transaction per job": they call services that own their
+short transactions around the provider call (see :mod:`surveys.dispatch`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from nlp import Analyzer, get_default_analyzer
 from surveys.analysis import analyze_pending_responses
 from surveys.db import utcnow
 from surveys.dispatch import DispatchReport, dispatch_due_surveys, mark_lost_claims
+from surveys.dispatch_settings import DispatchSettings, load_dispatch_settings
 from surveys.expiry import expire_surveys
+from surveys.outbox import OutboxReport, mark_lost_sends, send_queued_messages
 from surveys.planning import PlanningReport, plan_due_cases
+from surveys.reminders import ReminderReport, queue_due_reminders
 from surveys.settings import Settings
 from surveys.sms.base import SmsProvider
 
@@ -34,11 +39,17 @@ class JobContext:
     provider: SmsProvider
     settings: Settings
     analyzer_factory: Callable[[], Analyzer] = field(default=get_default_analyzer)
+    dispatch_settings: DispatchSettings = field(default_factory=load_dispatch_settings)
 
     @cached_property
     def analyzer(self) -> Analyzer:
         """The NLP analyzer, loaded on first use (not at scheduler start)."""
         return self.analyzer_factory()
+
+    @property
+    def send_rate(self) -> float | None:
+        """The configured messages per second of this process's provider."""
+        return self.dispatch_settings.send_rate(self.provider.name)
 
 
 def plan_due_cases_job(ctx: JobContext, now: dt.datetime | None = None) -> PlanningReport:
@@ -49,13 +60,27 @@ def plan_due_cases_job(ctx: JobContext, now: dt.datetime | None = None) -> Plann
 
 def dispatch_due_surveys_job(ctx: JobContext, now: dt.datetime | None = None) -> DispatchReport:
     """Send one batch of due surveys (dispatch owns its transactions)."""
-    return dispatch_due_surveys(ctx.session_factory, ctx.provider, ctx.settings, now or utcnow())
+    return dispatch_due_surveys(
+        ctx.session_factory, ctx.provider, ctx.settings, now or utcnow(), rate_per_second=ctx.send_rate
+    )
+
+
+def queue_reminders_job(ctx: JobContext, now: dt.datetime | None = None) -> ReminderReport:
+    """Queue the reminders that are due."""
+    with ctx.session_factory.begin() as session:
+        return queue_due_reminders(session, now or utcnow(), ctx.settings)
+
+
+def send_queued_messages_job(ctx: JobContext, now: dt.datetime | None = None) -> OutboxReport:
+    """Send queued reminders and confirmations (the outbox owns its transactions)."""
+    return send_queued_messages(ctx.session_factory, ctx.provider, now or utcnow(), rate_per_second=ctx.send_rate)
 
 
 def mark_lost_claims_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
-    """Declare stale ``sending`` claims ``unknown``."""
+    """Declare stale survey and outbox claims ``unknown``."""
     with ctx.session_factory.begin() as session:
-        return mark_lost_claims(session, now or utcnow())
+        moment = now or utcnow()
+        return mark_lost_claims(session, moment) + mark_lost_sends(session, moment)
 
 
 def analyze_responses_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
@@ -65,7 +90,7 @@ def analyze_responses_job(ctx: JobContext, now: dt.datetime | None = None) -> in
 
 
 def expire_surveys_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
-    """Close the answer window of old surveys."""
+    """Close the answer window of old surveys, and the send window of stale planned ones."""
     with ctx.session_factory.begin() as session:
         return expire_surveys(session, now or utcnow())
 
@@ -74,6 +99,8 @@ def expire_surveys_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
 TICK_JOBS: tuple[tuple[str, Callable[[JobContext, dt.datetime | None], object], int], ...] = (
     ("plan_due_cases", plan_due_cases_job, 30),
     ("dispatch_due_surveys", dispatch_due_surveys_job, 10),
+    ("queue_reminders", queue_reminders_job, 60),
+    ("send_queued_messages", send_queued_messages_job, 10),
     ("mark_lost_claims", mark_lost_claims_job, 60),
     ("analyze_responses", analyze_responses_job, 15),
     ("expire_surveys", expire_surveys_job, 300),
@@ -84,3 +111,17 @@ def run_all_jobs(ctx: JobContext, now: dt.datetime | None = None) -> dict[str, o
     """Run every tick job once, in order, with one ``now`` (tests and ``minyi tick``)."""
     moment = now or utcnow()
     return {job_id: job(ctx, moment) for job_id, job, _ in TICK_JOBS}
+
+
+def drain_due_surveys(ctx: JobContext, now: dt.datetime | None = None) -> DispatchReport:
+    """Dispatch batch after batch until a batch finds nothing due (catching up, benchmarks).
+
+    Several processes may drain at once: each stops when the rows left are claimed by
+    the others (``SKIP LOCKED`` hides them) or not yet due.
+    """
+    total = DispatchReport()
+    while True:
+        report = dispatch_due_surveys_job(ctx, now)
+        total.add(report)
+        if not (report.claimed or report.postponed or report.skipped or report.opted_out):
+            return total

@@ -1,20 +1,67 @@
-"""The Chinese SMS texts citizens receive.
+"""The Chinese SMS texts citizens receive, and what they cost.
 
 A text names the matter in words the citizen recognises (date, unit, kind of matter),
-never the case details, and always says how to opt out. UCS-2 SMS hold 70 characters in
-one segment and 67 per part when split.
+never the case details, and always says how to opt out. Templates are editable by an
+administrator; they hold the body after the 【signature】, which every provider adds in
+front (Alibaba Cloud from its registered sign name, the others from our rendering), so
+one template text serves every provider.
+
+Chinese SMS are UCS-2: 70 characters fit one segment, a longer text is split into parts
+of 67, and each part is billed. The signature counts.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
+import string
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from surveys.models import Case
+from surveys.models import CASE_CATEGORY_LABELS, Case, SmsKind
 
 SINGLE_SEGMENT_CHARS = 70
 MULTIPART_SEGMENT_CHARS = 67
+
+#: A link is followed by a space: some phones' link detection swallows the next characters.
+#: The scale is spelled out because Chinese hotlines often use "1 = satisfied"; in Minyi
+#: 5 is 非常满意 and 1 is 非常不满意, and a reply the citizen meant the other way round
+#: would open a complaint ticket.
+_REPLY_SCALE = "或回复5至1（5非常满意，1非常不满意）"
+DEFAULT_SURVEY_TEMPLATE = f"您{{date}}在{{unit}}办理的{{matter}}已办结，请点击评价：{{link}} {_REPLY_SCALE}。回TD退订"
+DEFAULT_REMINDER_TEMPLATE = (
+    f"提醒：您{{date}}在{{unit}}办理的{{matter}}尚未评价，请点击：{{link}} {_REPLY_SCALE}。回TD退订"
+)
+OPT_OUT_CONFIRMATION_TEMPLATE = "您已退订，今后不再收到本平台的回访短信。"
+
+#: What a template may refer to, with the description an administrator sees.
+PLACEHOLDERS = {
+    "date": "结案日期，如 11月20日",
+    "unit": "办理单位名称",
+    "matter": "事项类别，如 110警情",
+    "link": "评价链接",
+}
+#: The longest values a placeholder takes, for the worst-case length of a template.
+_LONGEST_DATE = "12月31日"
+_LONGEST_MATTER = max(CASE_CATEGORY_LABELS.values(), key=len)
+
+
+@dataclass(frozen=True)
+class MessageParams:
+    """The values a template is filled with."""
+
+    date: str
+    unit: str
+    matter: str
+    link: str
+    token: str
+
+    def template_params(self) -> dict[str, str]:
+        """The parameters a provider-side template receives (Alibaba Cloud ``TemplateParam``).
+
+        The token, not the whole link, is sent: registered templates keep the link's
+        domain fixed, which the provider's review requires.
+        """
+        return {"date": self.date, "unit": self.unit, "matter": self.matter, "token": self.token}
 
 
 def survey_link(base_url: str, token: str) -> str:
@@ -22,37 +69,54 @@ def survey_link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
 
 
-def survey_text(case: Case, link: str, signature: str, tz: ZoneInfo) -> str:
-    """The invitation: 【签名】 + date, unit, kind of matter + link + 回TD退订."""
+def survey_params(case: Case, token: str, base_url: str, tz: ZoneInfo) -> MessageParams:
+    """The words that let a citizen recognise the matter, and the link to answer it."""
     closed_local = case.closed_at.astimezone(tz)
-    return (
-        f"【{signature}】您{closed_local.month}月{closed_local.day}日在{case.unit.name}"
-        f"办理的{case.category.label}已办结，请点击评价：{link} 回TD退订"
+    return MessageParams(
+        date=f"{closed_local.month}月{closed_local.day}日",
+        unit=case.unit.name,
+        matter=case.category.label,
+        link=survey_link(base_url, token),
+        token=token,
     )
 
 
-def reminder_text(case: Case, link: str, signature: str, tz: ZoneInfo) -> str:
-    """The single reminder after 24 hours without an answer."""
-    closed_local = case.closed_at.astimezone(tz)
-    return (
-        f"【{signature}】提醒：您{closed_local.month}月{closed_local.day}日在{case.unit.name}"
-        f"办理的事项尚未评价，欢迎点击：{link} 回TD退订"
-    )
-
-
-def opt_out_confirmation_text(signature: str) -> str:
-    """Sent once after a TD reply."""
-    return f"【{signature}】您已退订，今后不再收到回访短信。"
+def render(template: str, signature: str, params: MessageParams | None = None) -> str:
+    """The full text: 【signature】 followed by the filled template."""
+    values = {name: getattr(params, name) for name in PLACEHOLDERS} if params else {}
+    return f"【{signature}】{template.format_map(values)}"
 
 
 def segment_count(text: str) -> int:
-    """How many UCS-2 segments ``text`` costs (1 up to 70 chars, then 67 per part)."""
-    length = len(text)
-    if length <= SINGLE_SEGMENT_CHARS:
+    """How many UCS-2 segments ``text`` costs (1 up to 70 characters, then 67 per part).
+
+    Characters outside the Basic Multilingual Plane (emoji) take two UCS-2 units.
+    """
+    units = len(text.encode("utf-16-le")) // 2
+    if units <= SINGLE_SEGMENT_CHARS:
         return 1
-    return math.ceil(length / MULTIPART_SEGMENT_CHARS)
+    return math.ceil(units / MULTIPART_SEGMENT_CHARS)
 
 
-def local_date(value: dt.datetime, tz: ZoneInfo) -> dt.date:
-    """The calendar date of ``value`` where the citizen lives."""
-    return value.astimezone(tz).date()
+def worst_case_text(template: str, signature: str, unit_name: str, base_url: str) -> str:
+    """``template`` filled with the longest values it can get for ``unit_name``."""
+    token = "X" * 12  # planning.new_token() yields 12 characters
+    params = MessageParams(_LONGEST_DATE, unit_name, _LONGEST_MATTER, survey_link(base_url, token), token)
+    return render(template, signature, params)
+
+
+def template_problems(template: str, kind: SmsKind) -> list[str]:
+    """What is wrong with an administrator's template (Chinese, for the form); empty if fine."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError:
+        return ["模板中的花括号不成对：占位符应写成 {unit} 这样的形式"]
+    known = "、".join(PLACEHOLDERS)
+    problems = [f"未知的占位符 {{{name}}}（可用：{known}）" for name in fields if name not in PLACEHOLDERS]
+    if kind in (SmsKind.SURVEY, SmsKind.REMINDER) and "link" not in fields:
+        problems.append("模板必须包含评价链接 {link}")
+    if "退订" not in template:
+        problems.append("模板必须告诉群众如何退订，例如“回TD退订”")
+    if "【" in template or "】" in template:
+        problems.append("不要在模板里写签名【…】，系统会自动加上")
+    return problems

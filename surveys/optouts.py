@@ -5,23 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from surveys.models import Contact, OptOut, Survey
 from surveys.models.contacts import mask_phone
 from surveys.states import SurveyStatus
+from surveys.transitions import bulk_transition
 
 log = logging.getLogger(__name__)
-
-#: States a survey leaves when its citizen opts out (nothing answered or final yet).
-_OPEN_STATES = (
-    SurveyStatus.PLANNED,
-    SurveyStatus.SENT,
-    SurveyStatus.DELIVERED,
-    SurveyStatus.OPENED,
-    SurveyStatus.REMINDED,
-)
 
 
 def is_opted_out(session: Session, phone_e164: str) -> bool:
@@ -33,17 +25,15 @@ def opt_out(session: Session, phone_e164: str, source: str, now: dt.datetime) ->
     """Add the phone to the list and close its open surveys; returns False if already listed.
 
     Idempotent, so a replayed webhook or a second tap changes nothing (and the caller
-    knows not to confirm twice).
+    knows not to confirm twice). Every survey that can still move to ``opted_out``
+    (planned, sent, delivered, opened, reminded) does; one being sent right now finishes
+    its send, and nothing after it goes out.
     """
     if is_opted_out(session, phone_e164):
         return False
     session.add(OptOut(phone_e164=phone_e164, source=source, created_at=now))
-    contact_ids = select(Contact.id).where(Contact.phone_e164 == phone_e164).scalar_subquery()
-    session.execute(
-        update(Survey)
-        .where(Survey.contact_id == contact_ids, Survey.status.in_(_OPEN_STATES))
-        .values(status=SurveyStatus.OPTED_OUT, opted_out_at=now)
-    )
+    contact_ids = select(Contact.id).where(Contact.phone_e164 == phone_e164)
+    closed = bulk_transition(session, SurveyStatus.OPTED_OUT, now, [Survey.contact_id.in_(contact_ids)])
     session.flush()
-    log.info("%s opted out via %s", mask_phone(phone_e164), source)
+    log.info("%s opted out via %s; %d open surveys closed", mask_phone(phone_e164), source, len(closed))
     return True

@@ -4,6 +4,8 @@ A contact is purged when none of its cases closed within the retention period an
 its surveys can still be answered. Its number is replaced by a placeholder in ``contacts``
 and ``sms_messages``; cases, answers and tickets stay for the statistics. The opt-out list
 keeps its numbers: forgetting them would let a citizen who said TD be texted again.
+Suppressions of unreachable numbers are deleted after the same period: by then a number
+may well have been reassigned to someone else.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from surveys.models import Case, CaseContact, Contact, SmsMessage, Survey
+from surveys.models import Case, CaseContact, Contact, PhoneSuppression, SmsMessage, Survey
 from surveys.states import ANSWERABLE_SURVEY_STATES, SurveyStatus
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,13 @@ def purge_contacts(session: Session, now: dt.datetime, retention_days: int) -> i
     if contacts:
         log.info("purged %d contacts older than %d days", len(contacts), retention_days)
     return len(contacts)
+
+
+def purge_suppressions(session: Session, now: dt.datetime, retention_days: int) -> int:
+    """Delete suppressions older than the retention period; returns how many."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    result = session.execute(delete(PhoneSuppression).where(PhoneSuppression.created_at < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
 
 
 def count_purged(session: Session) -> int:

@@ -1,9 +1,9 @@
 """The scheduler process: APScheduler with fixed tick jobs and an in-memory job store.
 
-The schedule itself is data in our tables (``surveys.due_at`` …) swept by the ticks, so
-a missed tick loses nothing and any number of scheduler processes can run side by side:
-they share work through row locks, never through a shared job store (which APScheduler's
-FAQ says cannot be shared between processes).
+The schedule itself is data in our tables (``surveys.due_at``, ``surveys.remind_at`` …)
+swept by the ticks, so a missed tick loses nothing and any number of scheduler processes
+can run side by side: they share work through row locks, never through a shared job
+store (which APScheduler's FAQ says cannot be shared between processes).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from surveys.db import make_engine, make_session_factory, utcnow
+from surveys.dispatch_settings import load_dispatch_settings
 from surveys.jobs import TICK_JOBS, JobContext
 from surveys.settings import Settings, load_settings
 from surveys.sms.factory import make_provider
@@ -25,7 +26,13 @@ log = logging.getLogger(__name__)
 def build_context(settings: Settings) -> JobContext:
     """Engine, session factory and provider for this process."""
     engine = make_engine(settings.database_url)
-    return JobContext(session_factory=make_session_factory(engine), provider=make_provider(settings), settings=settings)
+    dispatch_settings = load_dispatch_settings()
+    return JobContext(
+        session_factory=make_session_factory(engine),
+        provider=make_provider(settings, dispatch_settings),
+        settings=settings,
+        dispatch_settings=dispatch_settings,
+    )
 
 
 def register_jobs(scheduler: BaseScheduler, ctx: JobContext) -> None:

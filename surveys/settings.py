@@ -63,8 +63,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     instance_dir = Path(env.get("MINYI_INSTANCE_DIR", str(DEFAULT_INSTANCE_DIR)))
     default_db = f"sqlite:///{(instance_dir / 'minyi.sqlite3').resolve()}"
     provider = env.get("MINYI_SMS_PROVIDER", "console")
-    if provider not in {"console", "twilio"}:
-        raise ConfigurationError(f"MINYI_SMS_PROVIDER={provider!r}: expected console or twilio")
+    if provider not in {"console", "twilio", "alibaba"}:
+        raise ConfigurationError(f"MINYI_SMS_PROVIDER={provider!r}: expected console, twilio or alibaba")
     tz_name = env.get("MINYI_TIMEZONE", "Asia/Shanghai")
     try:
         timezone = ZoneInfo(tz_name)

@@ -9,11 +9,13 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config, db, extensions, security
+from webapp.admin.views import bp as admin_bp
 from webapp.api.views import bp as api_bp
 from webapp.auth.views import bp as auth_bp
 from webapp.citizen.views import bp as citizen_bp
 from webapp.dashboard.views import bp as dashboard_bp
 from webapp.dev.views import bp as dev_bp
+from webapp.sms_webhooks.views import bp as sms_webhooks_bp
 from webapp.triage.views import bp as triage_bp
 
 
@@ -40,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(triage_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(sms_webhooks_bp)
     if app.config["MINYI_SETTINGS"].sms_provider == "console":
         app.register_blueprint(dev_bp)
     return app

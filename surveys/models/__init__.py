@@ -2,9 +2,10 @@
 
 from surveys.models.audit import AuditEntry
 from surveys.models.cases import CASE_CATEGORY_LABELS, Case, CaseCategory, CaseContact, CitizenRole
-from surveys.models.contacts import Contact, OptOut, mask_phone
+from surveys.models.contacts import Contact, OptOut, PhoneSuppression, mask_phone
+from surveys.models.policies import DispatchPolicy
 from surveys.models.responses import Analysis, Channel, Response
-from surveys.models.sms import SmsDirection, SmsMessage
+from surveys.models.sms import ReplyOutcome, SendRateCursor, SmsDirection, SmsKind, SmsMessage, SmsSendStatus
 from surveys.models.surveys import Survey
 from surveys.models.tickets import Ticket, TicketEvent, TicketPriority
 from surveys.models.units import ApiKey, Role, Unit, UnitLevel, User
@@ -20,11 +21,17 @@ __all__ = [
     "Channel",
     "CitizenRole",
     "Contact",
+    "DispatchPolicy",
     "OptOut",
+    "PhoneSuppression",
+    "ReplyOutcome",
     "Response",
     "Role",
+    "SendRateCursor",
     "SmsDirection",
+    "SmsKind",
     "SmsMessage",
+    "SmsSendStatus",
     "Survey",
     "Ticket",
     "TicketEvent",

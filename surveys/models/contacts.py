@@ -1,4 +1,4 @@
-"""Citizens' phone numbers (personal data) and the opt-out list."""
+"""Citizens' phone numbers (personal data), the opt-out list and numbers no SMS can reach."""
 
 from __future__ import annotations
 
@@ -41,6 +41,26 @@ class OptOut(Base):
 
     def __repr__(self) -> str:
         return f"<OptOut {self.id} {mask_phone(self.phone_e164)} via {self.source}>"
+
+
+class PhoneSuppression(Base):
+    """A number the provider reported as permanently unreachable (invalid, not mobile, landline).
+
+    Kept apart from :class:`OptOut`: an opt-out is the citizen's wish, a suppression is a
+    fact about the number. Both stop every future message; only the second may be lifted
+    by an administrator when a number is reassigned.
+    """
+
+    __tablename__ = "phone_suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PhoneSuppression {self.id} {mask_phone(self.phone_e164)} {self.provider}:{self.error_code}>"
 
 
 def mask_phone(phone_e164: str) -> str:

@@ -21,14 +21,19 @@ if TYPE_CHECKING:
 class Survey(Base):
     """One survey per (case, contact), with a timestamp for every state it reached.
 
-    ``due_at`` is the schedule: the dispatch tick sends planned surveys whose ``due_at``
-    has passed, so the schedule lives in this table, not in a job store.
+    ``due_at`` and ``remind_at`` are the schedule: the dispatch tick sends planned surveys
+    whose ``due_at`` has passed and the reminder tick reminds sent ones whose
+    ``remind_at`` has, so the schedule lives in this table, not in a job store. Both are
+    computed with the unit's policy when they are set, which keeps the sweeps simple
+    indexed range queries. ``expires_at`` closes the answer window of a sent survey and
+    the send window of a planned one.
     """
 
     __tablename__ = "surveys"
     __table_args__ = (
         UniqueConstraint("case_id", "contact_id"),
         Index("ix_surveys_status_due_at", "status", "due_at"),
+        Index("ix_surveys_status_remind_at", "status", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +45,7 @@ class Survey(Base):
     skip_reason: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    remind_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     last_error_code: Mapped[str | None] = mapped_column(String(32))
     last_error_message: Mapped[str | None] = mapped_column(Text)

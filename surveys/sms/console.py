@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from surveys.sms.base import SendResult
+from surveys.sms.base import OutgoingSms, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +20,8 @@ class ConsoleSmsProvider:
 
     name = "console"
 
-    def send(self, to: str, body: str) -> SendResult:
+    def send(self, message: OutgoingSms) -> SendResult:
         """Accept the message and give it a local id."""
         message_id = f"console-{uuid.uuid4().hex}"
-        log.info("console SMS %s (%d chars)", message_id, len(body))
+        log.info("console SMS %s %s (%d chars)", message_id, message.kind, len(message.body))
         return SendResult(provider_message_id=message_id, status="sent")

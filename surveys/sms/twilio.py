@@ -1,13 +1,16 @@
-"""Twilio through its official client.
+"""Twilio through its official client, and Twilio's webhook forms in our terms.
 
 The HTTP client is injectable so tests point the official client at the Prism mock of
-Twilio's API; in production the client's own ``TwilioHttpClient`` is used with a timeout.
+Twilio's API; in production the client's own ``TwilioHttpClient`` is used with a timeout
+and no automatic retries (a retried POST could text a citizen twice).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
+import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
@@ -15,20 +18,61 @@ from twilio.rest import Client
 
 from surveys.errors import ConfigurationError
 from surveys.settings import Settings
-from surveys.sms.base import SendResult, SmsSendError
+from surveys.sms.base import (
+    DeliveryReport,
+    DeliveryState,
+    FailureKind,
+    InboundSms,
+    OutgoingSms,
+    SendResult,
+    SmsSendError,
+)
+from surveys.sms.transport import transport_failure
 
 log = logging.getLogger(__name__)
 
-#: Twilio error codes worth retrying (queue overflow, unreachable handset, rate limits).
-TRANSIENT_CODES = frozenset({20429, 30003, 30008, 20500, 20503})
-#: Codes that will never succeed for this number (invalid, unsubscribed, not mobile).
-PERMANENT_CODES = frozenset({21211, 21610, 21612, 21614, 30005, 30006, 21408, 21604, 21602, 21606})
+NAME = "twilio"
+
+#: Error codes (https://www.twilio.com/docs/api/errors) and what they mean for us.
+FAILURE_KINDS: Mapping[int, FailureKind] = {
+    # Worth retrying: rate limits, Twilio-side errors, full queues, handset off or busy.
+    # 20003 (authentication) too: a rotated credential fixed within the retry window
+    # must not fail every survey in the queue.
+    20003: FailureKind.TRANSIENT,
+    20429: FailureKind.TRANSIENT,
+    20500: FailureKind.TRANSIENT,
+    20503: FailureKind.TRANSIENT,
+    30001: FailureKind.TRANSIENT,
+    30003: FailureKind.TRANSIENT,
+    30008: FailureKind.TRANSIENT,
+    # The number can never take an SMS: invalid, unreachable, not mobile, unknown, landline.
+    21211: FailureKind.UNREACHABLE,
+    21612: FailureKind.UNREACHABLE,
+    21614: FailureKind.UNREACHABLE,
+    30005: FailureKind.UNREACHABLE,
+    30006: FailureKind.UNREACHABLE,
+    # The recipient replied STOP to our sender: Twilio will refuse every message.
+    21610: FailureKind.UNSUBSCRIBED,
+}
+
+#: MessageStatus values of a status callback that end the message's journey.
+_DELIVERED = frozenset({"delivered", "read"})
+_FAILED = frozenset({"undelivered", "failed", "canceled"})
+
+
+def classify(code: int | None, http_status: int) -> FailureKind:
+    """What a Twilio error means; unknown codes fall back on the HTTP status."""
+    if code is not None and code in FAILURE_KINDS:
+        return FAILURE_KINDS[code]
+    if http_status == 429 or http_status >= 500:
+        return FailureKind.TRANSIENT
+    return FailureKind.PERMANENT
 
 
 class TwilioSmsProvider:
     """Sends via ``client.messages.create`` from a number or a messaging service."""
 
-    name = "twilio"
+    name = NAME
 
     def __init__(
         self,
@@ -64,9 +108,9 @@ class TwilioSmsProvider:
             http_client=http_client,
         )
 
-    def send(self, to: str, body: str) -> SendResult:
-        """Create the message; map Twilio errors to transient or permanent failures."""
-        kwargs: dict[str, str] = {"to": to, "body": body}
+    def send(self, message: OutgoingSms) -> SendResult:
+        """Create the message; map Twilio errors onto our failure kinds."""
+        kwargs: dict[str, str] = {"to": message.to, "body": message.body}
         if self._messaging_service_sid:
             kwargs["messaging_service_sid"] = self._messaging_service_sid
         else:
@@ -74,14 +118,45 @@ class TwilioSmsProvider:
         if self._status_callback_url:
             kwargs["status_callback"] = self._status_callback_url
         try:
-            message = self._client.messages.create(**kwargs)
+            created = self._client.messages.create(**kwargs)
         except TwilioRestException as exc:
-            code = int(exc.code) if exc.code is not None else exc.status
-            transient = code in TRANSIENT_CODES or (
-                code not in PERMANENT_CODES and (exc.status == 429 or exc.status >= 500)
-            )
-            raise SmsSendError(str(code), str(exc.msg), is_transient=transient) from exc
-        except OSError as exc:  # connection refused, timeouts (requests' errors subclass OSError)
-            raise SmsSendError("network", str(exc), is_transient=True) from exc
-        log.info("twilio accepted %s status=%s", message.sid, message.status)
-        return SendResult(provider_message_id=str(message.sid), status=str(message.status))
+            code = int(exc.code) if exc.code is not None else None
+            raise SmsSendError(str(code or exc.status), str(exc.msg), classify(code, exc.status)) from exc
+        except requests.RequestException as exc:
+            raise transport_failure(exc) from exc
+        log.info("twilio accepted %s status=%s", created.sid, created.status)
+        return SendResult(provider_message_id=str(created.sid), status=str(created.status))
+
+
+def parse_status_callback(form: Mapping[str, str]) -> DeliveryReport | None:
+    """A StatusCallback POST in our terms; None if it names no message."""
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not sid or not status:
+        return None
+    raw_code = form.get("ErrorCode") or None
+    if status in _DELIVERED:
+        state = DeliveryState.DELIVERED
+    elif status in _FAILED:
+        state = DeliveryState.FAILED
+    else:
+        state = DeliveryState.IN_FLIGHT
+    code = int(raw_code) if raw_code and raw_code.isdigit() else None
+    return DeliveryReport(
+        provider=NAME,
+        provider_message_id=sid,
+        state=state,
+        provider_status=status,
+        error_code=raw_code,
+        error_message=form.get("ErrorMessage") or None,
+        failure_kind=classify(code, 400) if state is DeliveryState.FAILED else None,
+    )
+
+
+def parse_inbound(form: Mapping[str, str]) -> InboundSms | None:
+    """An incoming-message POST in our terms; None if it lacks a sender or an id."""
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    sender = form.get("From")
+    if not sid or not sender:
+        return None
+    return InboundSms(provider=NAME, provider_message_id=sid, phone_e164=sender, body=form.get("Body") or "")

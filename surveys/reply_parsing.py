@@ -1,0 +1,70 @@
+"""What a citizen's SMS reply means: a rating, an opt-out, or a comment.
+
+Pure text handling, no database. Citizens type on whatever keyboard they have, so
+full-width digits (５), Chinese numerals (五) and the labels themselves (非常满意) all
+count as ratings, and TD, T, N, 退订 and STOP (in any case, with any punctuation) opt
+out. A rating may be followed by a comment ("1 出警太慢"), but only after a space or
+punctuation: "1个小时才来人" is a complaint about an hour's wait, not a rating of 1.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from surveys.answers import RATING_LABELS
+
+#: Opt-out keywords: the domestic carriers' TD/T/N/退订 and Twilio's standard English set.
+OPT_OUT_WORDS = ("UNSUBSCRIBE", "STOPALL", "CANCEL", "STOP", "QUIT", "END", "退订", "TD", "T", "N")
+_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5}
+_FULL_WIDTH_DIGITS = {chr(ord("０") + n): n for n in RATING_LABELS}
+#: Separators: whitespace and ASCII and full-width punctuation.
+_SEPARATORS = r"\s\.,;:!?~、，．。；：！？～…·\-—'\"“”‘’()（）【】\[\]"
+_RATING_TOKENS = (
+    {str(n): n for n in RATING_LABELS}
+    | _FULL_WIDTH_DIGITS
+    | _NUMERALS
+    | {label: n for n, label in RATING_LABELS.items()}
+)
+_RATING = re.compile(
+    rf"^(?P<token>{'|'.join(sorted(map(re.escape, _RATING_TOKENS), key=len, reverse=True))})[分星]?"
+    rf"(?:[{_SEPARATORS}]+(?P<comment>.*))?$",
+    re.DOTALL,
+)
+_OPT_OUT = re.compile(rf"^(?:{'|'.join(OPT_OUT_WORDS)})+$")
+_SEPARATOR_RUN = re.compile(rf"[{_SEPARATORS}]+")
+_LEADING = re.compile(rf"^[{_SEPARATORS}]+")
+
+
+class ReplyKind(enum.StrEnum):
+    """The three things a reply can be (or nothing at all)."""
+
+    RATING = "rating"
+    OPT_OUT = "opt_out"
+    COMMENT = "comment"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    """A reply's meaning: the rating (1–5, 5 = 非常满意) and whatever text came with it."""
+
+    kind: ReplyKind
+    rating: int | None = None
+    comment: str = ""
+
+
+def parse_reply(text: str) -> ParsedReply:
+    """Classify one SMS body; comments keep the citizen's own characters and punctuation."""
+    compact = _SEPARATOR_RUN.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+    if not compact:
+        return ParsedReply(ReplyKind.EMPTY)
+    if _OPT_OUT.fullmatch(compact):
+        return ParsedReply(ReplyKind.OPT_OUT)
+    match = _RATING.match(_LEADING.sub("", text.strip()))
+    if match:
+        comment = (match.group("comment") or "").strip()
+        return ParsedReply(ReplyKind.RATING, _RATING_TOKENS[match.group("token")], comment)
+    return ParsedReply(ReplyKind.COMMENT, comment=text.strip())

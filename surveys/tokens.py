@@ -1,0 +1,202 @@
+"""What a survey link ``/s/<token>`` opens: the survey, its matter and answer, and its opening.
+
+Tokens come from :func:`surveys.planning.new_token`: 12 URL-safe characters, 72 random
+bits, short enough for one SMS segment and far too many to guess at a rate-limited
+endpoint. The token is the citizen's only credential, so everything here is keyed by it
+and nothing here reveals the phone number or case details.
+
+The link pages are the busiest public pages, so they read plain rows (one SELECT joining
+survey, case, unit and any response) into small frozen dataclasses instead of ORM
+objects: the same query through the ORM costs several times the CPU in identity-map and
+relationship bookkeeping that a read-only page never uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Select, Update, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from surveys.db import UTCDateTime
+from surveys.models import Case, CaseCategory, Contact, Response, Survey, Unit
+from surveys.optouts import is_opted_out, opt_out
+from surveys.questions import question_set_for
+from surveys.states import ANSWERABLE_SURVEY_STATES, SURVEY_TRANSITIONS, SurveyStatus
+
+#: What a token can look like (``secrets.token_urlsafe``); anything else is never looked up.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,32}")
+
+
+#: The states that may move to ``opened`` (sent, delivered, reminded), from the state table.
+_OPENABLE_STATES = frozenset(source for source, targets in SURVEY_TRANSITIONS.items() if SurveyStatus.OPENED in targets)
+
+
+def _connection(session: Session) -> Connection:
+    """The session's connection, in its transaction, after writing any pending ORM changes.
+
+    The link pages run plain Core statements on it: half the CPU of ``session.execute``,
+    whose ORM execution path these row-only statements do not need.
+    """
+    session.flush()
+    return session.connection()
+
+
+def is_well_formed(token: str) -> bool:
+    """Whether ``token`` could be a token at all (saves a query for junk and path tricks)."""
+    return TOKEN_PATTERN.fullmatch(token or "") is not None
+
+
+@dataclass(frozen=True)
+class Matter:
+    """What a survey is about, in words the citizen recognises; never personal details."""
+
+    kind: str
+    unit_name: str
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer as stored in ``responses``, read back without the ORM."""
+
+    overall: int
+    dimension_ratings: Mapping[str, int]
+    reasons: tuple[str, ...]
+    comment: str
+    question_set_version: str
+    submitted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SurveyLink:
+    """A survey as its link's pages need it."""
+
+    survey_id: int
+    token: str
+    status: SurveyStatus
+    expires_at: dt.datetime | None
+    category: CaseCategory
+    closed_at: dt.datetime
+    unit_name: str
+    unit_hotline: str | None
+    answer: StoredAnswer | None
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        """Past its expiry (the expire job may not have run yet)."""
+        return self.status is SurveyStatus.EXPIRED or (self.expires_at is not None and self.expires_at <= now)
+
+    def is_answerable(self, now: dt.datetime) -> bool:
+        """Whether an answer could be stored now (the database has the last word)."""
+        return self.answer is None and self.status in ANSWERABLE_SURVEY_STATES and not self.is_expired(now)
+
+    def matter(self, tz: ZoneInfo) -> Matter:
+        """The kind of matter, the unit and the local date it closed (as the SMS names it)."""
+        kind = question_set_for(self.category).matter_label(self.category)
+        return Matter(kind=kind, unit_name=self.unit_name, date=self.closed_at.astimezone(tz).date())
+
+
+@functools.cache
+def _link_statement() -> Select[Any]:
+    """One SELECT of a link's survey, case, unit and any response, by ``:token``.
+
+    Built once per process (on first use) with bound parameters: building a statement and
+    computing its cache key cost more CPU than running it, and a statement object
+    memoizes its cache key.
+    """
+    return (
+        select(
+            Survey.id,
+            Survey.token,
+            Survey.status,
+            Survey.expires_at,
+            Case.category,
+            Case.closed_at,
+            Unit.name,
+            Unit.hotline,
+            Response.overall,
+            Response.dimension_ratings,
+            Response.reasons,
+            Response.comment,
+            Response.question_set_version,
+            Response.submitted_at,
+        )
+        .join(Case, Case.id == Survey.case_id)
+        .join(Unit, Unit.id == Case.unit_id)
+        .outerjoin(Response, Response.survey_id == Survey.id)
+        .where(Survey.token == bindparam("token"))
+    )
+
+
+@functools.cache
+def _open_statement() -> Update:
+    """The first opening of ``:opened_token`` at ``:opened_now`` (see :func:`record_open`); built once."""
+    now = bindparam("opened_now", type_=UTCDateTime())  # UPDATE reserves the column names
+    return (
+        update(Survey)
+        .where(
+            Survey.token == bindparam("opened_token"),
+            Survey.status.in_(_OPENABLE_STATES),
+            or_(Survey.expires_at.is_(None), Survey.expires_at > now),
+        )
+        .values(status=SurveyStatus.OPENED, opened_at=func.coalesce(Survey.opened_at, now))
+    )
+
+
+def find_survey_link(session: Session, token: str) -> SurveyLink | None:
+    """The survey behind ``token`` with its matter and any answer, or None."""
+    if not is_well_formed(token):
+        return None
+    row = _connection(session).execute(_link_statement(), {"token": token}).one_or_none()
+    if row is None:
+        return None
+    (survey_id, token, status, expires_at, category, closed_at, unit_name, hotline, overall, *answer) = row
+    stored = None
+    if overall is not None:
+        dimension_ratings, reasons, comment, version, submitted_at = answer
+        stored = StoredAnswer(overall, dict(dimension_ratings), tuple(reasons), comment, version, submitted_at)
+    return SurveyLink(survey_id, token, status, expires_at, category, closed_at, unit_name, hotline, stored)
+
+
+def record_open(session: Session, token: str, now: dt.datetime) -> bool:
+    """Mark the survey ``opened`` the first time its link is opened; True if this call did.
+
+    One conditional UPDATE by token, issued *before* the survey is read: on SQLite a
+    transaction that reads first cannot take the write lock once another connection has
+    written in between (``database is locked``, raised at once), while one that starts
+    with its write waits for the lock. Repeat visits, expired or closed surveys and
+    unknown tokens match no row and change nothing.
+    """
+    if not is_well_formed(token):
+        return False
+    connection = _connection(session)
+    opened = bool(connection.execute(_open_statement(), {"opened_token": token, "opened_now": now}).rowcount)
+    if opened and connection.dialect.name == "postgresql":
+        # The opening is a statistic, not an answer: losing the last few on a crash is
+        # harmless, so this transaction does not wait for its WAL flush (answers do).
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    return opened
+
+
+def _phone_of(session: Session, survey_id: int) -> str:
+    stmt = select(Contact.phone_e164).join(Survey, Survey.contact_id == Contact.id).where(Survey.id == survey_id)
+    return _connection(session).execute(stmt).scalar_one()
+
+
+def is_link_opted_out(session: Session, link: SurveyLink) -> bool:
+    """Whether the citizen behind ``link`` is on the opt-out list."""
+    return link.status is SurveyStatus.OPTED_OUT or is_opted_out(session, _phone_of(session, link.survey_id))
+
+
+def opt_out_by_link(session: Session, link: SurveyLink, now: dt.datetime) -> bool:
+    """Opt the link's citizen out of all messages (the page's 退订); False if already out.
+
+    The phone number is looked up here so that it never passes through the web layer.
+    """
+    return opt_out(session, _phone_of(session, link.survey_id), source="web", now=now)

@@ -1,0 +1,71 @@
+"""Reading a citizen's SMS: ratings (5 = 非常满意), opt-outs and comments, however they are typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveys.reply_parsing import ParsedReply, ReplyKind, parse_reply
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("5", 5),
+        ("1", 1),
+        (" 3 ", 3),
+        ("５", 5),  # full-width digit
+        ("２", 2),
+        ("五", 5),
+        ("一", 1),
+        ("叁", 3),
+        ("非常满意", 5),
+        ("满意", 4),
+        ("基本满意", 3),
+        ("不满意", 2),
+        ("非常不满意", 1),
+        ("非常满意！", 5),
+        ("4分", 4),
+        ("5。", 5),
+    ],
+)
+def test_ratings(text: str, rating: int):
+    assert parse_reply(text) == ParsedReply(ReplyKind.RATING, rating, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "rating", "comment"),
+    [
+        ("1 出警太慢了", 1, "出警太慢了"),
+        ("不满意，等了两个小时", 2, "等了两个小时"),
+        ("5\n谢谢民警！", 5, "谢谢民警！"),
+    ],
+)
+def test_a_rating_may_carry_a_comment_after_a_separator(text: str, rating: int, comment: str):
+    assert parse_reply(text) == ParsedReply(ReplyKind.RATING, rating, comment)
+
+
+@pytest.mark.parametrize("text", ["TD", "td", "T", "N", "n", "退订", "退订。", "STOP", "Stop", "ＴＤ", " TD退订 "])
+def test_opt_out_words(text: str):
+    assert parse_reply(text).kind is ReplyKind.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1个小时才来人",  # a number inside a sentence is not a rating
+        "满意度很低",
+        "10",
+        "0",
+        "6",
+        "不要退订我",
+        "No",
+        "民警态度很好，谢谢",
+    ],
+)
+def test_everything_else_is_a_comment_in_the_citizens_own_words(text: str):
+    assert parse_reply(text) == ParsedReply(ReplyKind.COMMENT, None, text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "。。", "\n"])
+def test_an_empty_reply_is_nothing(text: str):
+    assert parse_reply(text).kind is ReplyKind.EMPTY

@@ -1,0 +1,1 @@
+"""Administration pages: the dispatch policy and the surveys that need a person."""

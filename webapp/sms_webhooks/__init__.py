@@ -1,0 +1,1 @@
+"""Webhooks the SMS providers call: delivery statuses and citizens' replies."""

@@ -1,0 +1,57 @@
+/* The survey page's only script, and an optional one: the page works without it.
+   It adds a live character count to the comment box and stops a second submit
+   (a double tap on a slow network); the database refuses a second answer anyway. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form.survey");
+  if (!form) {
+    return;
+  }
+
+  var comment = document.getElementById("comment");
+  var counter = document.getElementById("comment-count");
+  var live = document.getElementById("comment-live");
+  if (comment && counter && live) {
+    var max = parseInt(comment.getAttribute("maxlength"), 10);
+    var announceTimer = null;
+    var showCount = function () {
+      var used = comment.value.length;
+      counter.textContent = "已输入 " + used + " / " + max + " 字";
+      counter.classList.toggle("near-limit", max - used <= 20);
+      return max - used;
+    };
+    counter.hidden = false;
+    showCount();
+    comment.addEventListener("input", function () {
+      var left = showCount();
+      // Screen readers hear the count once typing pauses, not on every key.
+      clearTimeout(announceTimer);
+      announceTimer = setTimeout(function () {
+        live.textContent = "还可以输入 " + Math.max(left, 0) + " 字";
+      }, 1200);
+    });
+  }
+
+  var button = form.querySelector("button[type=submit]");
+  var label = button ? button.textContent : "";
+  var submitting = false;
+  form.addEventListener("submit", function (event) {
+    if (submitting) {
+      event.preventDefault();
+      return;
+    }
+    submitting = true;
+    if (button) {
+      button.disabled = true;
+      button.textContent = "正在提交，请稍候…";
+    }
+  });
+  // Coming back with the Back button must not leave a dead form.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && button) {
+      submitting = false;
+      button.disabled = false;
+      button.textContent = label;
+    }
+  });
+})();
