@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
     "SURVEY_RATE_LIMIT": "60 per minute",
+    # Lookups of unknown tokens only: guessing stalls, citizens behind one carrier IP do not.
+    "SURVEY_MISS_RATE_LIMIT": "10 per minute;60 per hour",
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     "PROXY_FIX_HOPS": 0,
 }

@@ -43,14 +43,7 @@ from webapp.extensions import csrf, limiter
 
 bp = Blueprint("citizen", __name__, url_prefix="/s")
 
-#: Blueprint-owned defaults; ``MINYI_SURVEY_MISS_RATE_LIMIT`` or a test config overrides them.
-CONFIG_DEFAULTS = {"SURVEY_MISS_RATE_LIMIT": "10 per minute;60 per hour"}
-
-
-@bp.record_once
-def _set_config_defaults(state: Any) -> None:
-    for key, value in CONFIG_DEFAULTS.items():
-        state.app.config.setdefault(key, value)
+csrf.exempt(bp)  # see the module docstring
 
 
 def _general_limit() -> str:
@@ -146,7 +139,6 @@ def _survey_form_page(
 
 
 @bp.get("/<token>")
-@csrf.exempt
 @general_limit
 @miss_limit
 def survey_page(token: str) -> ResponseReturnValue:
@@ -163,7 +155,6 @@ def survey_page(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/<token>")
-@csrf.exempt
 @general_limit
 @miss_limit
 def submit_survey(token: str) -> ResponseReturnValue:
@@ -205,7 +196,6 @@ def submit_survey(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/<token>/optout", methods=["GET", "POST"])
-@csrf.exempt
 @general_limit
 @miss_limit
 def opt_out(token: str) -> ResponseReturnValue:
