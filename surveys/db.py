@@ -57,7 +57,7 @@ class Base(DeclarativeBase):
 
 
 def _install_sqlite_fixes(engine: Engine) -> None:
-    """Make pysqlite behave transactionally and enforce foreign keys.
+    """Make pysqlite behave transactionally, enforce foreign keys and wait for locks.
 
     pysqlite's legacy transaction handling defers BEGIN and breaks SAVEPOINT (the
     SQLAlchemy docs' "Serializable isolation / Savepoints / Transactional DDL" recipe),
@@ -76,7 +76,11 @@ def _install_sqlite_fixes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
+        # then writes fails at once with "database is locked" when another connection
+        # wrote in between (busy_timeout cannot help a stale WAL snapshot); waiting for
+        # the lock at BEGIN serialises writers instead, which suits the embedded default.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
