@@ -9,11 +9,19 @@ from dataclasses import asdict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from nlp import Analyzer, CommentAnalysis
+from nlp import Analyzer, CommentAnalysis, get_default_analyzer
 from surveys.models import Analysis, Response, Survey
+from surveys.settings import Settings
 from surveys.triage import open_ticket_if_needed
 
 log = logging.getLogger(__name__)
+
+
+def load_analyzer(settings: Settings) -> Analyzer:
+    """The deployment's model (``MINYI_NLP_MODEL_DIR``, written by ``minyi nlp train``) or the shipped one."""
+    if settings.nlp_model_dir:
+        return Analyzer.load(settings.nlp_model_dir)
+    return get_default_analyzer()
 
 
 def store_analysis(session: Session, response: Response, result: CommentAnalysis, now: dt.datetime) -> Analysis:

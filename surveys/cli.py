@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from surveys.db import make_engine, make_session_factory, utcnow
 from surveys.errors import MinyiError, ValidationError
+from surveys.nlp_cli import nlp_cli
 from surveys.settings import Settings, load_settings
 
 
@@ -179,7 +180,7 @@ def drain_command() -> None:
 @click.option("--cases", default=2000, show_default=True, help="How many closed cases to generate.")
 def demo_command(reset: bool, cases: int) -> None:
     """Build the schema and a realistic demo city bureau in the configured database."""
-    from nlp import get_default_analyzer
+    from surveys.analysis import load_analyzer
     from surveys.demo import seed_demo
     from surveys.schema import drop_everything, upgrade
 
@@ -190,7 +191,7 @@ def demo_command(reset: bool, cases: int) -> None:
         drop_everything(engine)
     upgrade(engine)
     with session_factory.begin() as session:
-        accounts, api_key = seed_demo(session, settings, get_default_analyzer(), utcnow(), case_count=cases)
+        accounts, api_key = seed_demo(session, settings, load_analyzer(settings), utcnow(), case_count=cases)
     click.echo(f"demo data ready in {settings.database_url}")
     for account in accounts:
         click.echo(f"  login {account.username:<14} password {account.password}  ({account.role}, {account.unit_name})")
@@ -198,3 +199,6 @@ def demo_command(reset: bool, cases: int) -> None:
     click.echo(
         "  (demo: quiet hours are off so the fresh cases are texted at once; admin can change it at /admin/dispatch)"
     )
+
+
+domain_cli.add_command(nlp_cli)

@@ -38,6 +38,7 @@ class Settings:
     twilio_messaging_service_sid: str | None
     twilio_status_callback_url: str | None
     default_region: str
+    nlp_model_dir: str | None
 
 
 def _time(value: str, name: str) -> dt.time:
@@ -87,4 +88,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
         twilio_status_callback_url=env.get("TWILIO_STATUS_CALLBACK_URL"),
         default_region=env.get("MINYI_DEFAULT_REGION", "CN"),
+        nlp_model_dir=env.get("MINYI_NLP_MODEL_DIR") or None,
     )

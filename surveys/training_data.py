@@ -1,0 +1,44 @@
+"""Labelled rows the deployment produces itself, for retraining the NLP models.
+
+Two sources, both free: the citizen's own rating labels their comment's sentiment
+(1–2 negative, 3 neutral, 4–5 positive), and every handler's re-categorisation of a
+ticket labels that comment's complaint category (the latest correction wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys.models import Response, TicketEvent
+
+SENTIMENT_BY_RATING = {1: "neg", 2: "neg", 3: "neu", 4: "pos", 5: "pos"}
+
+
+def sentiment_rows(session: Session, batch_size: int = 2000) -> Iterator[tuple[str, str]]:
+    """``(comment, pos|neu|neg)`` for every answer with a comment, streamed in batches."""
+    stmt = (
+        select(Response.comment, Response.overall)
+        .where(Response.comment != "")
+        .order_by(Response.id)
+        .execution_options(yield_per=batch_size)
+    )
+    for comment, overall in session.execute(stmt):
+        yield comment, SENTIMENT_BY_RATING[overall]
+
+
+def category_rows(session: Session) -> Iterator[tuple[str, str]]:
+    """``(comment, category)`` from handlers' re-categorisations, the latest per ticket."""
+    stmt = (
+        select(TicketEvent.ticket_id, TicketEvent.data)
+        .where(TicketEvent.kind == "recategorized")
+        .order_by(TicketEvent.id)
+    )
+    latest: dict[int, tuple[str, str]] = {}
+    for ticket_id, data in session.execute(stmt):
+        comment, category = str(data.get("comment") or ""), str(data.get("to") or "")
+        if comment and category:
+            latest[ticket_id] = (comment, category)
+    yield from latest.values()
