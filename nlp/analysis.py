@@ -22,7 +22,7 @@ from nlp.normalize import normalize_text
 from nlp.sentiment import SentimentScorer
 from nlp.taxonomy import Taxonomy, default_taxonomy
 from nlp.tokenizer import segment
-from nlp.urgency import UrgencyFlag, default_urgency_screen
+from nlp.urgency import UrgencyFlag, UrgencyNet, default_urgency_screen
 
 if TYPE_CHECKING:
     from nlp.features import Featurizer
@@ -67,20 +67,26 @@ class Analyzer:
         category_model: LinearTextModel | None = None,
         taxonomy: Taxonomy | None = None,
         featurizer: Featurizer | None = None,
+        urgency_model: LinearTextModel | None = None,
     ) -> None:
+        """Assemble an analyzer from loaded models; ``load()`` is the usual way in."""
         self.taxonomy = taxonomy or default_taxonomy()
         self._sentiment = SentimentScorer(sentiment_model)
         self._category = CategoryClassifier(self.taxonomy, category_model)
         self._lexicon = default_lexicon_scorer()
         self._urgency = default_urgency_screen()
+        self._urgency_net = UrgencyNet(urgency_model, self._urgency.labels) if urgency_model else None
         self._featurizer = featurizer
-        if featurizer is None and (sentiment_model is not None or category_model is not None):
-            from nlp.features import Featurizer  # noqa: PLC0415 - avoids an import cycle
+        if featurizer is None and (sentiment_model or category_model or urgency_model):
+            from nlp.features import Featurizer  # lazy: avoids an import cycle
 
             self._featurizer = Featurizer()
         sentiment_version = sentiment_model.version if sentiment_model else RULES_VERSION
         category_version = category_model.version if category_model else f"seeds-{self.taxonomy.version}"
-        version = f"minyi-sent-{sentiment_version}+cat-{category_version}+urg-{self._urgency.version}"
+        urgency_version = self._urgency.version
+        if urgency_model is not None:
+            urgency_version += f".{urgency_model.version}"
+        version = f"minyi-sent-{sentiment_version}+cat-{category_version}+urg-{urgency_version}"
         if taxonomy is not None and taxonomy != default_taxonomy():
             version += f"+tax-{taxonomy.fingerprint}"
         self.model_version = version
@@ -93,7 +99,7 @@ class Analyzer:
         missing ones fall back to the shipped default, and without any model file the
         rule engines (lexicon sentiment, seed categories) are used.
         """
-        from nlp.linear import LinearTextModel  # noqa: PLC0415 - only needed with models
+        from nlp.linear import LinearTextModel  # lazy: only needed with models
 
         directories = [default_model_dir()]
         if model_dir is not None:
@@ -102,13 +108,14 @@ class Analyzer:
                 raise FileNotFoundError(f"model directory not found: {model_dir}")
         found: dict[str, LinearTextModel] = {}
         for directory in directories:
-            for task in ("sentiment", "category"):
+            for task in ("sentiment", "category", "urgency"):
                 path = directory / f"{task}.json"
                 if task not in found and path.is_file():
                     found[task] = LinearTextModel.load(path)
         return cls(
             sentiment_model=found.get("sentiment"),
             category_model=found.get("category"),
+            urgency_model=found.get("urgency"),
             taxonomy=taxonomy,
         )
 
@@ -117,19 +124,31 @@ class Analyzer:
         normalized = normalize_text(text)
         words = segment(normalized, normalize=False) if normalized else []
         lexicon = self._lexicon.score(normalized)
+        flags = self._urgency.screen(normalized)
         features = None
         if self._featurizer is not None:
-            features = self._featurizer.features(normalized, words, lexicon)
+            features = self._featurizer.features(normalized, words, lexicon, len(flags))
+        if not flags and self._urgency_net is not None and features is not None and normalized:
+            model_flag = self._urgency_net.flag(normalized, features, self._clause_features)
+            if model_flag is not None:
+                flags = (model_flag,)
         sentiment = self._sentiment.score(lexicon, features)
         categories = self._category.classify(normalized, features) if normalized else ()
         return CommentAnalysis(
             sentiment_score=sentiment.score,
             sentiment_label=sentiment.label,
             categories=categories,
-            urgency_flags=self._urgency.screen(normalized),
+            urgency_flags=flags,
             keywords=comment_keywords(words, MAX_KEYWORDS),
             model_version=self.model_version,
         )
+
+    def _clause_features(self, clause: str) -> dict[str, dict[str, float]]:
+        """Features of one clause, for the urgency net's evidence."""
+        if self._featurizer is None:
+            return {}
+        words = segment(clause, normalize=False)
+        return self._featurizer.features(clause, words, self._lexicon.score(clause))
 
     def analyze_many(self, texts: Sequence[str]) -> list[CommentAnalysis]:
         """Analyse comments in order (one result per input, duplicates included)."""
@@ -138,12 +157,12 @@ class Analyzer:
 
 @functools.cache
 def get_default_analyzer() -> Analyzer:
-    """The shipped analyzer, loaded once per process on first use."""
+    """Return the shipped analyzer, loaded once per process on first use."""
     return Analyzer.load()
 
 
 def read_manifest(model_dir: str | Path) -> dict[str, object]:
-    """The ``manifest.json`` of a model directory (what was trained, on what, when)."""
+    """Read the ``manifest.json`` of a model directory (what was trained, on what, when)."""
     data = json.loads((Path(model_dir) / MANIFEST).read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError("manifest.json must hold a JSON object")

@@ -1,9 +1,10 @@
 """Complaint category: seed-phrase matching (cold start) blended with a learned classifier.
 
-A comment may name two problems (出警慢，态度也差), so categories are multi-label,
-returned most likely first. The learned classifier only knows the categories it was
-trained on; seed matching covers categories an administrator added since, so an edited
-taxonomy works before the next retraining.
+A comment may name two problems (出警慢，态度也差), so up to two categories are
+returned, most likely first. The learned classifier is one softmax over the categories
+it was trained on; seed phrases only decide for categories it does not know (an
+administrator's new category works before the next retraining) and when there is no
+model at all.
 """
 
 from __future__ import annotations
@@ -11,32 +12,42 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from nlp.features import Features
     from nlp.linear import LinearTextModel
     from nlp.taxonomy import Taxonomy
 
-# A seed hit adds this to the category's probability, so a named problem (记录仪) wins
-# over a weak model guess, while the model can still add categories no seed mentions.
-SEED_BOOST = 0.35
-# Multi-label decision threshold on the blended per-category probability.
-THRESHOLD = 0.5
-MAX_CATEGORIES = 3
+# The runner-up is reported as a second category when the model gives it at least this
+# probability (a genuine second complaint, not a hesitation between two readings).
+SECOND_MIN_PROBABILITY = 0.3
+# ... or at least this much when one of its seed phrases is in the comment: two named
+# problems (态度恶劣，出警太慢) split the probability between them.
+SECOND_WITH_SEED_PROBABILITY = 0.18
+# Seed matching without a model: a category needs one seed phrase in the comment.
+# With a model, a seed of an unknown category scores this (above the runner-up bar).
+UNKNOWN_CATEGORY_SEED_SCORE = 0.4
+MAX_CATEGORIES = 2
 
 
 class CategoryClassifier:
     """Assigns taxonomy categories to a normalised comment."""
 
     def __init__(self, taxonomy: Taxonomy, model: LinearTextModel | None = None) -> None:
+        """Use ``model`` when given, seed phrases of ``taxonomy`` otherwise."""
         self.taxonomy = taxonomy
         self.model = model
         self._seeds = [
-            (category.name, tuple(sorted(category.seeds, key=len, reverse=True)))
+            (category.name, category.seeds)
             for category in taxonomy.categories
-            if category.name != taxonomy.fallback
+            if category.name != taxonomy.fallback and category.seeds
         ]
         self._known = frozenset(taxonomy.names)
+        self._model_classes = frozenset(model.classes) if model is not None else frozenset()
+        self._max_categories = MAX_CATEGORIES
+        if model is not None and not model.metadata.get("multi_category", True):
+            self._max_categories = 1
 
     def seed_hits(self, text: str) -> dict[str, int]:
-        """Count seed phrases of each category present in ``text``."""
+        """Count the seed phrases of each category present in ``text``."""
         hits: dict[str, int] = {}
         for name, seeds in self._seeds:
             count = sum(1 for seed in seeds if seed in text)
@@ -44,27 +55,41 @@ class CategoryClassifier:
                 hits[name] = count
         return hits
 
-    def scores(self, text: str, features: dict[str, float] | None = None) -> dict[str, float]:
-        """Per-category probability-like scores in [0, 1] (fallback excluded)."""
-        scores: dict[str, float] = {}
-        if self.model is not None and features is not None:
-            for name, probability in self.model.predict_proba(features).items():
-                if name in self._known:
-                    scores[name] = probability
-        for name, count in self.seed_hits(text).items():
-            boost = SEED_BOOST if self.model is not None else 0.5 + 0.1 * count
-            scores[name] = min(1.0, scores.get(name, 0.0) + boost)
+    def scores(
+        self, text: str, features: Features | None = None, hits: dict[str, int] | None = None
+    ) -> dict[str, float]:
+        """Per-category scores in [0, 1], restricted to the taxonomy's categories."""
+        if hits is None:
+            hits = self.seed_hits(text)
+        if self.model is None or features is None:
+            total = sum(hits.values())
+            return {name: count / total for name, count in hits.items()}
+        scores = {
+            name: probability for name, probability in self.model.predict_proba(features).items() if name in self._known
+        }
+        for name in hits:
+            if name not in self._model_classes:
+                scores[name] = max(scores.get(name, 0.0), UNKNOWN_CATEGORY_SEED_SCORE)
         return scores
 
-    def classify(self, text: str, features: dict[str, float] | None = None) -> tuple[str, ...]:
-        """Categories above threshold, most likely first; the fallback when none is."""
-        scores = self.scores(text, features)
-        fallback = self.taxonomy.fallback
-        fallback_score = scores.pop(fallback, 0.0)
-        chosen = sorted(
-            (name for name, score in scores.items() if score >= THRESHOLD),
-            key=lambda name: -scores[name],
-        )[:MAX_CATEGORIES]
-        if chosen and fallback_score <= max(scores[name] for name in chosen):
+    def classify(self, text: str, features: Features | None = None) -> tuple[str, ...]:
+        """Return the main category and, if likely enough, a second; the fallback if none fits."""
+        seeded = self.seed_hits(text)
+        scores = self.scores(text, features, seeded)
+        ranked = sorted(scores, key=lambda name: -scores[name])
+        if not ranked:
+            return (self.taxonomy.fallback,)
+        if self.model is None or features is None:
+            return tuple(ranked[:MAX_CATEGORIES])
+        chosen = [ranked[0]]
+        if ranked[0] == self.taxonomy.fallback or self._max_categories == 1:
             return tuple(chosen)
-        return (fallback,)
+        for name in ranked[1:]:
+            if name == self.taxonomy.fallback:
+                continue
+            bar = SECOND_WITH_SEED_PROBABILITY if name in seeded else SECOND_MIN_PROBABILITY
+            if scores[name] >= bar:
+                chosen.append(name)
+            if len(chosen) == self._max_categories:
+                break
+        return tuple(chosen)

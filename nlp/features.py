@@ -39,7 +39,7 @@ class FeatureConfig:
     lexicon_scale: float = 1.0
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (stored in the model file)."""
+        """Return a JSON-ready dict (stored in the model file)."""
         return asdict(self)
 
     @classmethod
@@ -57,6 +57,7 @@ class Featurizer:
     """Turns a normalised comment (and its words and lexicon result) into feature blocks."""
 
     def __init__(self, config: FeatureConfig | None = None) -> None:
+        """Extract the features ``config`` names (the defaults when ``None``)."""
         self.config = config or FeatureConfig()
 
     def char_ngrams(self, text: str) -> dict[str, float]:
@@ -81,7 +82,7 @@ class Featurizer:
                 counts[gram] = counts.get(gram, 0.0) + 1.0
         return counts
 
-    def lexicon_features(self, text: str, lexicon: LexiconResult) -> dict[str, float]:
+    def lexicon_features(self, text: str, lexicon: LexiconResult, urgency_flags: int = 0) -> dict[str, float]:
         """Dense features from the rule engine, squashed to [-1, 1] and scaled."""
         scale = self.config.lexicon_scale
         positive = sum(hit.value for hit in lexicon.hits if hit.value > 0)
@@ -100,15 +101,26 @@ class Featurizer:
             "neutral_reply": 1.0 if lexicon.is_neutral_reply else 0.0,
             "no_hit": 0.0 if lexicon.hits else 1.0,
             "short": 1.0 if len(text) <= 4 else 0.0,
+            "after_contrast": _tanh_half(lexicon.after_contrast or 0.0),
+            "question": 1.0 if lexicon.is_question else 0.0,
+            "suggestion": 1.0 if lexicon.is_suggestion else 0.0,
+            "urgent": min(1.0, float(urgency_flags)),
+            "digits": 1.0 if text and all(ch.isdigit() or not ch.isalnum() for ch in text) else 0.0,
         }
         return {name: value * scale for name, value in features.items() if value}
 
-    def features(self, text: str, words: Sequence[str], lexicon: LexiconResult | None) -> Features:
+    def features(
+        self,
+        text: str,
+        words: Sequence[str],
+        lexicon: LexiconResult | None,
+        urgency_flags: int = 0,
+    ) -> Features:
         """All blocks for one comment; ``text`` must already be normalised."""
         blocks: Features = {
             CHAR_BLOCK: self.char_ngrams(text),
             WORD_BLOCK: self.word_ngrams(words),
         }
         if self.config.use_lexicon and lexicon is not None:
-            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon)
+            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon, urgency_flags)
         return blocks

@@ -27,13 +27,13 @@ def _bigrams(text: str) -> dict[str, float]:
 
 
 def group_similar(texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD) -> list[list[int]]:
-    """Indices of ``texts`` grouped by near-identity, largest group first.
+    """Group the indices of ``texts`` by near-identity, largest group first.
 
     Every index appears in exactly one group (singletons included) so the dashboard can
     show counts; groups keep input order inside and ties keep first appearance.
     """
-    import numpy as np  # noqa: PLC0415 - keep `import nlp` free of numpy/scipy
-    from scipy.sparse import csr_matrix  # noqa: PLC0415
+    import numpy as np  # lazy: keep `import nlp` free of numpy/scipy
+    from scipy.sparse import csr_matrix
 
     vocab: dict[str, int] = {}
     rows: list[int] = []

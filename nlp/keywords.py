@@ -23,7 +23,7 @@ _UNSEEN_LOG_FREQ = 2.0
 
 
 def is_keyword_candidate(word: str, stop: frozenset[str]) -> bool:
-    """True for words that can be a topic: 2+ characters, not a stop-word, not a number."""
+    """Tell whether a word can be a topic: 2+ characters, no stop-word, no number."""
     if len(word) < _MIN_WORD_CHARS or word in stop:
         return False
     if not any(ch.isalpha() for ch in word):
@@ -56,8 +56,9 @@ def comment_keywords(words: Sequence[str], top_k: int = 5) -> tuple[str, ...]:
 
 @functools.cache
 def _jieba_idf_table() -> tuple[dict[str, float], float]:
-    """jieba's bundled IDF table and its median (jieba's default for unseen words)."""
-    idf_file = resources.files("jieba.analyse").joinpath("idf.txt")
+    """Load jieba's bundled IDF table and its median (jieba's default for unseen words)."""
+    # Read the file directly: importing jieba.analyse builds a TFIDF that leaks an open file.
+    idf_file = resources.files("jieba").joinpath("analyse/idf.txt")
     table: dict[str, float] = {}
     with idf_file.open("r", encoding="utf-8") as handle:
         for line in handle:
@@ -79,7 +80,7 @@ def top_keywords(
     *,
     method: Literal["tfidf", "textrank"] = "tfidf",
 ) -> list[tuple[str, float]]:
-    """The ``top_k`` themes of a set of comments as (word, weight), heaviest first.
+    """Return the ``top_k`` themes of a set of comments as (word, weight), heaviest first.
 
     ``tfidf`` weighs term frequency over the whole set by jieba's IDF table, which
     favours specific complaints (记录仪, 调解) over words every comment uses.

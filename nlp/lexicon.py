@@ -54,6 +54,8 @@ class SentimentLexicon:
     skip: frozenset[str]
     contrast: frozenset[str]
     neutral_replies: frozenset[str]
+    question_markers: tuple[str, ...] = ()
+    suggestion_markers: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> SentimentLexicon:
@@ -79,6 +81,8 @@ class SentimentLexicon:
             skip=words("skip"),
             contrast=words("contrast"),
             neutral_replies=words("neutral_replies"),
+            question_markers=tuple(sorted(words("question_markers"))),
+            suggestion_markers=tuple(sorted(words("suggestion_markers"))),
         )
 
 
@@ -101,6 +105,12 @@ class LexiconResult:
     score: float
     hits: tuple[LexiconHit, ...]
     is_neutral_reply: bool
+    # Sum of the hits after the last contrast word (但是, 不过 …), None without one.
+    after_contrast: float | None = None
+    # Progress questions and suggestions are neutral by convention, whatever words
+    # they contain (希望再热情一点 is not praise).
+    is_question: bool = False
+    is_suggestion: bool = False
 
     @property
     def probability(self) -> float:
@@ -111,7 +121,7 @@ class LexiconResult:
 
     @property
     def label(self) -> str:
-        """negative / neutral / positive from the rule score alone."""
+        """Label from the rule score alone: negative, neutral or positive."""
         if self.is_neutral_reply or abs(self.score) < NEUTRAL_BAND:
             return "neutral"
         return "positive" if self.score > 0 else "negative"
@@ -121,6 +131,7 @@ class LexiconScorer:
     """Longest-match scanner over the lexicon terms; pure Python, no segmentation needed."""
 
     def __init__(self, lexicon: SentimentLexicon) -> None:
+        """Index every lexicon term by its text for longest-match scanning."""
         self.lexicon = lexicon
         table: dict[str, tuple[str, float]] = {}
         # Later entries win; sentiment terms are added last because they are the most
@@ -143,7 +154,6 @@ class LexiconScorer:
 
     def _matches(self, text: str) -> list[tuple[int, str, str, float]]:
         """Return (start, term, kind, value) for every longest match, left to right."""
-        table = self._table
         first_chars = self._first_chars
         max_len = self._max_len
         found: list[tuple[int, str, str, float]] = []
@@ -268,12 +278,23 @@ class LexiconScorer:
             degree_before_negation = False
             last_modifier_end = -1
         total = 0.0
+        after: float | None = None if contrast_clause < 0 else 0.0
         for hit in hits:
             weight = 1.0
             if contrast_clause >= 0:
                 weight = _AFTER_CONTRAST if hit.clause >= contrast_clause else _BEFORE_CONTRAST
+                if hit.clause >= contrast_clause and after is not None:
+                    after += hit.value
             total += hit.value * weight
-        return LexiconResult(total, tuple(hits), is_neutral_reply=False)
+        lexicon = self.lexicon
+        return LexiconResult(
+            total,
+            tuple(hits),
+            is_neutral_reply=False,
+            after_contrast=after,
+            is_question=any(marker in text for marker in lexicon.question_markers),
+            is_suggestion=any(marker in text for marker in lexicon.suggestion_markers),
+        )
 
 
 def load_sentiment_lexicon(path: str | Path | None = None) -> SentimentLexicon:
@@ -290,5 +311,5 @@ def load_sentiment_lexicon(path: str | Path | None = None) -> SentimentLexicon:
 
 @functools.cache
 def default_lexicon_scorer() -> LexiconScorer:
-    """The scorer over the shipped lexicon, built once per process."""
+    """Return the scorer over the shipped lexicon, built once per process."""
     return LexiconScorer(load_sentiment_lexicon())

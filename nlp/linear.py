@@ -42,15 +42,16 @@ class LinearTextModel:
     coef: npt.NDArray[np.float64]
     intercept: npt.NDArray[np.float64]
     metadata: dict[str, Any] = field(default_factory=dict)
-    _index: dict[str, dict[str, int]] = field(default_factory=dict, init=False, repr=False)
-    _offset: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    # Per block: term -> (column, IDF), one dict lookup per n-gram on the hot path.
+    _lookup: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        """Index the terms and check the coefficient width against them."""
         offset = 0
         for block in (*SPARSE_BLOCKS, LEXICON_BLOCK):
             terms = self.terms.get(block, [])
-            self._offset[block] = offset
-            self._index[block] = {term: i for i, term in enumerate(terms)}
+            idf = self.idf[block].tolist() if block in self.idf else [1.0] * len(terms)
+            self._lookup[block] = {term: (offset + i, idf[i]) for i, term in enumerate(terms)}
             offset += len(terms)
         if self.coef.shape[1] != offset:
             raise ValueError(f"coefficient width {self.coef.shape[1]} != feature count {offset}")
@@ -64,38 +65,39 @@ class LinearTextModel:
         """Column indices and values of one comment (TF-IDF, per-block L2 norm)."""
         columns: list[int] = []
         values: list[float] = []
+        log = math.log
         for block in SPARSE_BLOCKS:
             counts = features.get(block)
-            index = self._index[block]
-            if not counts or not index:
+            lookup = self._lookup[block]
+            if not counts or not lookup:
                 continue
-            idf = self.idf[block]
-            offset = self._offset[block]
             block_columns: list[int] = []
             block_values: list[float] = []
+            squares = 0.0
             for term, count in counts.items():
-                i = index.get(term)
-                if i is not None:
-                    block_columns.append(offset + i)
-                    block_values.append((1.0 + math.log(count)) * float(idf[i]))
-            norm = math.sqrt(sum(v * v for v in block_values))
-            if norm > 0:
+                entry = lookup.get(term)
+                if entry is not None:
+                    weight = entry[1] if count == 1.0 else (1.0 + log(count)) * entry[1]
+                    block_columns.append(entry[0])
+                    block_values.append(weight)
+                    squares += weight * weight
+            if squares > 0:
+                norm = math.sqrt(squares)
                 columns.extend(block_columns)
-                values.extend(v / norm for v in block_values)
+                values.extend([v / norm for v in block_values])
         dense = features.get(LEXICON_BLOCK)
         if dense:
-            index = self._index[LEXICON_BLOCK]
-            offset = self._offset[LEXICON_BLOCK]
+            lookup = self._lookup[LEXICON_BLOCK]
             for name, value in dense.items():
-                i = index.get(name)
-                if i is not None:
-                    columns.append(offset + i)
+                entry = lookup.get(name)
+                if entry is not None:
+                    columns.append(entry[0])
                     values.append(value)
         return columns, values
 
     def decision(self, features: Features) -> list[float]:
         """Raw linear scores, one per coefficient row."""
-        import numpy as np  # noqa: PLC0415 - numpy is loaded with the model, not with nlp
+        import numpy as np  # lazy: numpy is loaded with the model, not with nlp
 
         columns, values = self.vectorize(features)
         scores = self.intercept.copy()
@@ -118,7 +120,7 @@ class LinearTextModel:
 
     def save(self, path: str | Path) -> None:
         """Write ``<name>.json`` (header) and ``<name>.npz`` (arrays) side by side."""
-        import numpy as np  # noqa: PLC0415
+        import numpy as np
 
         path = Path(path)
         header = {
@@ -131,9 +133,7 @@ class LinearTextModel:
             "blocks": {block: len(terms) for block, terms in self.terms.items()},
             "metadata": self.metadata,
         }
-        path.with_suffix(".json").write_text(
-            json.dumps(header, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-        )
+        path.with_suffix(".json").write_text(json.dumps(header, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         arrays: dict[str, Any] = {
             "coef": self.coef.astype(np.float32),
             "intercept": self.intercept.astype(np.float64),
@@ -148,16 +148,14 @@ class LinearTextModel:
     @classmethod
     def load(cls, path: str | Path) -> LinearTextModel:
         """Read a model written by :meth:`save` (``path`` may name either file)."""
-        import numpy as np  # noqa: PLC0415
+        import numpy as np
 
         path = Path(path)
         header = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         if header.get("format") != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} model")
         with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
-            terms = {
-                block: [str(t) for t in arrays[f"terms_{block}"].tolist()] for block in header["blocks"]
-            }
+            terms = {block: [str(t) for t in arrays[f"terms_{block}"].tolist()] for block in header["blocks"]}
             idf = {
                 block: arrays[f"idf_{block}"].astype(np.float64)
                 for block in header["blocks"]

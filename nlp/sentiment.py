@@ -32,6 +32,7 @@ class SentimentScorer:
     """Chooses between the learned model and the lexicon rules and applies the overrides."""
 
     def __init__(self, model: LinearTextModel | None = None) -> None:
+        """Use ``model`` when given, the lexicon rules otherwise."""
         self.model = model
 
     def score(self, lexicon: LexiconResult, features: dict[str, dict[str, float]] | None) -> SentimentResult:

@@ -92,7 +92,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 
 @functools.cache
 def default_taxonomy() -> Taxonomy:
-    """The shipped taxonomy (服务态度 … 其他), parsed once per process."""
+    """Return the shipped taxonomy (服务态度 … 其他), parsed once per process."""
     raw = resources.files("nlp.resources").joinpath("taxonomy.json").read_text("utf-8")
     data = json.loads(raw)
     if not isinstance(data, dict):

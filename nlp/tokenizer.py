@@ -59,7 +59,7 @@ def get_tokenizer() -> jieba.Tokenizer:
     leaves the file open when given a path, and a zero frequency would touch jieba's
     global HMM state.
     """
-    import jieba  # noqa: PLC0415 - importing jieba costs ~150 ms; only on first use
+    import jieba  # lazy: importing jieba costs ~150 ms; only on first use
 
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()

@@ -12,9 +12,15 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nlp.features import Features
+    from nlp.linear import LinearTextModel
 
 URGENCY_KINDS = ("threat", "self_harm", "violence", "domestic_violence", "integrity", "escalation")
 
@@ -40,6 +46,7 @@ class UrgencyScreen:
     """Applies the urgency rules; at most one flag per kind, the first match as evidence."""
 
     def __init__(self, rules: dict[str, object], version: str) -> None:
+        """Compile ``rules`` (kind -> label, patterns, unless) once."""
         self.version = version
         compiled: list[_UrgencyRule] = []
         for kind, spec in rules.items():
@@ -58,6 +65,7 @@ class UrgencyScreen:
                 )
             )
         self._rules = tuple(compiled)
+        self.labels = {rule.kind: rule.label for rule in compiled}
 
     def screen(self, text: str) -> tuple[UrgencyFlag, ...]:
         """Return the flags raised by an already normalised ``text``."""
@@ -81,6 +89,45 @@ class UrgencyScreen:
         return None
 
 
+_CLAUSE_SPLIT = re.compile(r"[,.!?;:~。，、！？；：～…\n]+")
+MODEL_LABEL_SUFFIX = "（模型）"
+
+
+class UrgencyNet:
+    """A learned recall net behind the rules: flags what no rule matched.
+
+    Rules miss new wording (我知道你住哪, 让他横着出去); a classifier over character
+    n-grams trained on urgent comments generalises a little further. Its flags say they
+    come from the model and quote, as evidence, the clause the model finds most urgent.
+    """
+
+    def __init__(self, model: LinearTextModel, labels: dict[str, str]) -> None:
+        """Wrap ``model`` (classes ``0`` plus kinds); ``labels`` name the kinds."""
+        self.model = model
+        self.labels = labels
+        self.threshold = float(model.metadata.get("threshold", 0.5))
+        self.version = model.version
+
+    def urgency(self, features: Features) -> tuple[float, str]:
+        """Return P(urgent) and the most likely kind."""
+        probabilities = self.model.predict_proba(features)
+        kinds = {kind: p for kind, p in probabilities.items() if kind != "0"}
+        kind = max(kinds, key=kinds.__getitem__)
+        return 1.0 - probabilities.get("0", 0.0), kind
+
+    def flag(self, text: str, features: Features, features_of: Callable[[str], Features]) -> UrgencyFlag | None:
+        """Flag ``text`` when the model finds it urgent; ``features_of`` scores one clause."""
+        probability, kind = self.urgency(features)
+        if probability < self.threshold:
+            return None
+        clauses = [clause for clause in _CLAUSE_SPLIT.split(text) if clause.strip()]
+        evidence = text
+        if len(clauses) > 1:
+            evidence = max(clauses, key=lambda clause: self.urgency(features_of(clause))[0])
+        label = self.labels.get(kind, kind) + MODEL_LABEL_SUFFIX
+        return UrgencyFlag(kind=kind, label=label, evidence=evidence.strip())
+
+
 def load_urgency_screen(path: str | Path | None = None) -> UrgencyScreen:
     """Build the screen from a rules JSON file; ``None`` reads the shipped rules."""
     if path is None:
@@ -96,5 +143,5 @@ def load_urgency_screen(path: str | Path | None = None) -> UrgencyScreen:
 
 @functools.cache
 def default_urgency_screen() -> UrgencyScreen:
-    """The shipped urgency screen, compiled once per process."""
+    """Return the shipped urgency screen, compiled once per process."""
     return load_urgency_screen()

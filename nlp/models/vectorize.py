@@ -54,16 +54,14 @@ def fit_vocabulary(
             kept = kept[:cap]
         kept.sort()
         terms[block] = [term for term, _ in kept]
-        idf[block] = np.array(
-            [math.log((1 + n_docs) / (1 + count)) + 1.0 for _, count in kept], dtype=np.float64
-        )
+        idf[block] = np.array([math.log((1 + n_docs) / (1 + count)) + 1.0 for _, count in kept], dtype=np.float64)
     dense = sorted({name for doc in docs for name in doc.get(LEXICON_BLOCK, {})})
     terms[LEXICON_BLOCK] = dense
     return Vocabulary(terms=terms, idf=idf)
 
 
 def transform(docs: Sequence[Features], vocabulary: Vocabulary) -> csr_matrix:
-    """The feature matrix of ``docs`` (one row per comment) under ``vocabulary``."""
+    """Build the feature matrix of ``docs`` (one row per comment) under ``vocabulary``."""
     offsets: dict[str, int] = {}
     index: dict[str, dict[str, int]] = {}
     offset = 0

@@ -1,0 +1,1 @@
+"""Package data: dictionaries, lexicons, taxonomy, urgency rules, corpus and models."""

@@ -1,0 +1,92 @@
+"""Throughput of the whole comment analysis on one core, beside SnowNLP in the same run.
+
+Prints load time, comments per second for full analysis (normalise, segment, sentiment,
+category, urgency, keywords) of 10–60 character comments, SnowNLP's sentiment-only rate
+on a subset, and resident memory; the last line is
+``comments_per_s=… snownlp_per_s=… load_s=… rss_mb=…``.
+
+Run: ``.venv/bin/python bench/nlp.py [--comments N] [--snownlp N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+# This file is named like the package it measures; run as a script, its own folder
+# comes first on sys.path and would shadow the real ``nlp``.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+# One core: keep numpy's BLAS from spreading the (tiny) dot products over threads.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import psutil  # noqa: E402 - after the thread settings above
+
+from nlp.analysis import Analyzer  # noqa: E402
+from nlp.models.datasets import police_rows  # noqa: E402
+
+FALLBACK_COMMENTS = [
+    "民警态度恶劣，出警太慢了，等了一个多小时才来",
+    "感谢派出所民警同志，帮我找回了丢失的电动车",
+    "办身份证的窗口人员很耐心，一次就办好了",
+    "调解结果不公平，对方一分钱没赔，我不接受",
+    "报案三个月了一直没人联系我，不知道进展怎么样",
+    "交警处理事故很专业，现场就把责任划分清楚了",
+]
+
+
+def comments(count: int) -> list[str]:
+    """``count`` comments of 10–60 characters from the police corpus (or a fallback set)."""
+    pool = [text for text, _ in police_rows("sentiment", "all") if 10 <= len(text) <= 60]
+    pool = pool or FALLBACK_COMMENTS
+    return [pool[i % len(pool)] for i in range(count)]
+
+
+def main() -> None:
+    """Measure and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--comments", type=int, default=20000)
+    parser.add_argument("--snownlp", type=int, default=300)
+    args = parser.parse_args()
+    process = psutil.Process()
+
+    started = time.perf_counter()
+    analyzer = Analyzer.load()
+    analyzer.analyze("预热：第一次分析会建好分词器")
+    load_s = time.perf_counter() - started
+
+    texts = comments(args.comments)
+    mean_chars = sum(map(len, texts)) / len(texts)
+    started = time.perf_counter()
+    for text in texts:
+        analyzer.analyze(text)
+    elapsed = time.perf_counter() - started
+    comments_per_s = len(texts) / elapsed
+
+    rss_mb = process.memory_info().rss / 2**20
+    from snownlp import SnowNLP  # lazy: imported after measuring our memory
+
+    sample = texts[: args.snownlp]
+    _ = SnowNLP(sample[0]).sentiments  # warm-up: SnowNLP loads its model on first use
+    started = time.perf_counter()
+    for text in sample:
+        _ = SnowNLP(text).sentiments  # the property computes the score
+    snownlp_per_s = len(sample) / (time.perf_counter() - started)
+
+    print(f"analyzer: {analyzer.model_version}")
+    print(f"load (models + tokenizer + first analysis): {load_s:.2f} s")
+    print(f"full analysis: {len(texts)} comments, mean {mean_chars:.1f} chars, {elapsed:.2f} s")
+    print(f"snownlp sentiment only: {len(sample)} comments")
+    print(f"resident memory after loading and analysing: {rss_mb:.0f} MB")
+    print(
+        f"comments_per_s={comments_per_s:.0f} snownlp_per_s={snownlp_per_s:.0f} load_s={load_s:.2f} rss_mb={rss_mb:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

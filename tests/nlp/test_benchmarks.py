@@ -1,0 +1,55 @@
+"""Figures of the shipped model and of the machinery, as regression guards.
+
+These are floors a little under the figures measured when the model was trained (see
+docs/nlp.md), so a change that makes analysis worse fails here; the targets themselves
+are measured with ``minyi nlp evaluate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from nlp.analysis import Analyzer
+from nlp.models.datasets import police_rows
+from nlp.models.training import train_sentiment
+
+
+def test_shipped_model_on_police_test_part(analyzer: Analyzer) -> None:
+    rows = police_rows("sentiment", "test")
+    if not rows:
+        pytest.skip("police corpus not present")
+    labels = {"negative": "neg", "neutral": "neu", "positive": "pos"}
+    correct = sum(labels[analyzer.analyze(text).sentiment_label] == gold for text, gold in rows)
+    assert correct / len(rows) >= 0.80
+
+
+def test_shipped_category_on_police_test_part(analyzer: Analyzer) -> None:
+    rows = police_rows("category", "test")
+    if not rows:
+        pytest.skip("police corpus not present")
+    exact = sum(set(analyzer.analyze(t).categories) == set(g.split("|")) for t, g in rows)
+    assert exact / len(rows) >= 0.63
+
+
+def test_urgency_recall_on_police_corpus(analyzer: Analyzer) -> None:
+    rows = police_rows("urgency", "all")
+    if not rows:
+        pytest.skip("police corpus not present")
+    urgent = [text for text, label in rows if label == "1"]
+    flagged = sum(analyzer.analyze(text).is_urgent for text in urgent)
+    assert flagged / len(urgent) >= 0.9
+
+
+def test_machinery_on_waimai_sample(shared_data: Path) -> None:
+    """A 3,000-row sample keeps this under ten seconds; the full figure is in docs."""
+    with (shared_data / "waimai_10k.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [(r["text"], "pos" if r["label"] == "1" else "neg") for r in csv.DictReader(handle)]
+    random.Random(42).shuffle(rows)
+    train, test = rows[:2500], rows[2500:3000]
+    analyzer = Analyzer(sentiment_model=train_sentiment(train, base=False))
+    correct = sum(("pos" if analyzer.analyze(text).sentiment_score >= 0.5 else "neg") == gold for text, gold in test)
+    assert correct / len(test) >= 0.84

@@ -1,0 +1,165 @@
+"""Training, storage as plain data, and evaluation of the learned models."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nlp.analysis import Analyzer
+from nlp.cli import nlp_group
+from nlp.features import FeatureConfig, Featurizer
+from nlp.linear import LinearTextModel
+from nlp.models.datasets import normalize_label, police_rows, read_labelled_csv, split_rows
+from nlp.models.training import train_model
+
+POSITIVE = ["民警很热情", "出警非常及时", "处理得很好谢谢", "态度很好很耐心", "办事效率高", "非常满意感谢"]
+NEGATIVE = ["民警态度很差", "出警太慢了", "处理结果不公平", "一直没人联系我", "办事拖拉推诿", "很不满意"]
+NEUTRAL = ["一般", "还行吧", "没意见", "说不上", "就那样", "无"]
+
+
+def small_rows() -> list[tuple[str, str]]:
+    rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE] + [(t, "neu") for t in NEUTRAL]
+    return rows * 3
+
+
+def test_train_model_writes_plain_data(tmp_path: Path) -> None:
+    model = train_model("sentiment", small_rows(), tmp_path, base=False, version="test.1")
+    assert (tmp_path / "sentiment.json").is_file()
+    with np.load(tmp_path / "sentiment.npz", allow_pickle=False) as arrays:
+        assert arrays["coef"].shape == (3, model.n_features)
+    manifest = json.loads((tmp_path / "manifest.json").read_text("utf-8"))
+    assert manifest["sentiment"]["version"] == "test.1"
+    analyzer = Analyzer.load(tmp_path)
+    assert "sent-test.1" in analyzer.model_version
+    assert analyzer.analyze("民警态度很差").sentiment_label == "negative"
+
+
+def test_saved_model_predicts_like_the_original(tmp_path: Path) -> None:
+    model = train_model("sentiment", small_rows(), tmp_path, base=False)
+    loaded = LinearTextModel.load(tmp_path / "sentiment.json")
+    featurizer = Featurizer(FeatureConfig())
+    features = featurizer.features("出警太慢了", ["出警", "太慢", "了"], None)
+    original = model.predict_proba(features)
+    for name, value in loaded.predict_proba(features).items():
+        assert value == pytest.approx(original[name], abs=1e-4)
+
+
+def test_train_category_multi_label_rows(tmp_path: Path) -> None:
+    rows = [
+        ("出警太慢了", "出警速度"),
+        ("半小时才到现场", "出警速度"),
+        ("态度恶劣爱答不理", "服务态度"),
+        ("说话很冲不耐烦", "服务态度"),
+        ("来得慢态度还差", "出警速度|服务态度"),
+        ("谢谢", "其他"),
+    ] * 3
+    model = train_model("category", rows, tmp_path, base=False)
+    assert set(model.classes) == {"出警速度", "服务态度", "其他"}
+    categories = Analyzer.load(tmp_path).analyze("出警太慢了").categories
+    assert categories[0] == "出警速度"
+
+
+def test_untrainable_task() -> None:
+    with pytest.raises(ValueError, match="trainable"):
+        train_model("keywords", [], "unused")
+
+
+@pytest.mark.parametrize(
+    ("task", "raw", "label"),
+    [
+        ("sentiment", "1", "pos"),
+        ("sentiment", "0", "neg"),
+        ("sentiment", "Neutral", "neu"),
+        ("urgency", "true", "1"),
+        ("category", "服务态度| 出警速度", "服务态度|出警速度"),
+    ],
+)
+def test_normalize_label(task: str, raw: str, label: str) -> None:
+    assert normalize_label(task, raw) == label
+
+
+def test_bad_label_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("text,label\n好,pos\n差,maybe\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.csv:3"):
+        read_labelled_csv(path, "sentiment")
+
+
+def test_police_split_is_stable_and_disjoint() -> None:
+    train = police_rows("sentiment", "train")
+    test = police_rows("sentiment", "test")
+    if not train:
+        pytest.skip("police corpus not present")
+    assert not {t for t, _ in train} & {t for t, _ in test}
+    assert 0.18 < len(test) / (len(train) + len(test)) < 0.22
+    assert police_rows("sentiment", "test") == test
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def test_cli_evaluate_with_split(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "s.csv", small_rows())
+    result = CliRunner().invoke(
+        nlp_group, ["evaluate", "--task", "sentiment", str(data), "--split", "0.3", "--seed", "42"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("accuracy=")
+    assert "macro_f1=" in lines[-1]
+    assert any(line.startswith("snownlp_accuracy=") for line in lines)
+    assert "confusion matrix" in result.output
+
+
+def test_cli_evaluate_urgency_reports_recall(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "u.csv", [("我不想活了", "1"), ("出警很快", "0"), ("要去北京上访", "1")])
+    result = CliRunner().invoke(nlp_group, ["evaluate", "--task", "urgency", str(data)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "accuracy=1.0000 macro_f1=1.0000 recall=1.0000"
+
+
+def test_cli_train_then_evaluate(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "s.csv", small_rows())
+    out = tmp_path / "model"
+    runner = CliRunner()
+    trained = runner.invoke(
+        nlp_group, ["train", "--task", "sentiment", "--csv", str(data), "--no-base", "--out", str(out)]
+    )
+    assert trained.exit_code == 0, trained.output
+    assert (out / "sentiment.npz").is_file()
+    evaluated = runner.invoke(
+        nlp_group, ["evaluate", "--task", "sentiment", str(data), "--model", str(out), "--no-snownlp"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert float(evaluated.output.strip().splitlines()[-1].split()[0].split("=")[1]) > 0.8
+
+
+def test_split_rows_is_stratified(tmp_path: Path) -> None:
+    table = read_labelled_csv(write_csv(tmp_path / "s.csv", small_rows()), "sentiment")
+    train, test = split_rows(table, 0.2, 42)
+    assert {label for _, label in test} == {"pos", "neg", "neu"}
+    assert len(train) + len(test) == len(table.rows)
+
+
+def test_urgency_net_flags_what_rules_miss(tmp_path: Path) -> None:
+    urgent = ["交警收了司机两百块就放走了", "辅警收了五百块就不追究了", "窗口的人收了三百块当天就办好"]
+    calm = ["出警很快", "民警态度很好", "调解结果满意", "办证排队有点久", "还没有人联系我", "一般"]
+    rows = [(t, "integrity") for t in urgent] * 3 + [(t, "0") for t in calm] * 3
+    train_model("urgency", rows, tmp_path, base=False, version="u.1")
+    analyzer = Analyzer.load(tmp_path)
+    assert analyzer.model_version.endswith(".u.1")
+    (flag,) = analyzer.analyze("那个协警揣了司机四百块就放行了").urgency_flags
+    assert flag.kind == "integrity"
+    assert flag.label.endswith("（模型）")
+    assert flag.evidence
+    assert not analyzer.analyze("出警很快，态度很好").is_urgent

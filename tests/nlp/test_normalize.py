@@ -1,0 +1,27 @@
+"""Normalisation: script, width and whitespace folded; emoji kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.normalize import normalize_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("態度很差，愛理不理的", "态度很差,爱理不理的"),
+        ("民警處理得很專業", "民警处理得很专业"),
+        ("ＡＢＣ１２３！", "ABC123!"),
+        ("  出警\t太慢\n了  ", "出警 太慢 了"),
+        ("谢谢👍👍", "谢谢👍👍"),
+        ("", ""),
+    ],
+)
+def test_normalize_text(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
+
+
+def test_simplified_text_is_unchanged() -> None:
+    text = "派出所民警出警及时，处理结果满意"
+    assert normalize_text(text) == text.replace("，", ",")

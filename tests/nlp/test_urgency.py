@@ -1,0 +1,71 @@
+"""The urgency screen: one flag per kind, with the evidence a handler reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.normalize import normalize_text
+from nlp.urgency import URGENCY_KINDS, UrgencyScreen, default_urgency_screen, load_urgency_screen
+
+
+def kinds(text: str) -> set[str]:
+    return {flag.kind for flag in default_urgency_screen().screen(normalize_text(text))}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("他再来闹我就弄死他", "threat"),
+        ("这事不解决我跟他同归于尽", "threat"),
+        ("钱都被骗光了，我不想活了", "self_harm"),
+        ("真想从楼上跳下去", "self_harm"),
+        ("那个辅警动手打人", "violence"),
+        ("他们把我按在地上", "violence"),
+        ("老公喝了酒就打我", "domestic_violence"),
+        ("我又被丈夫打了", "domestic_violence"),
+        ("办案民警索要好处费", "integrity"),
+        ("听说对方给民警送了烟酒", "integrity"),
+        ("再不处理我就去北京上访", "escalation"),
+        ("我要找媒体曝光", "escalation"),
+        ("你们不管我就自己去找他算账", "escalation"),
+    ],
+)
+def test_flags_kind(text: str, kind: str) -> None:
+    assert kind in kinds(text)
+
+
+def test_flag_carries_label_and_evidence() -> None:
+    (flag,) = default_urgency_screen().screen(normalize_text("我不想活了"))
+    assert flag.kind == "self_harm"
+    assert flag.label
+    assert flag.evidence in "我不想活了"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "民警拒收红包，为他点赞",
+        "民警打电话告诉我结果了",
+        "非常满意，出警很快",
+        "送礼都不收，很正派",
+    ],
+)
+def test_no_flag(text: str) -> None:
+    assert kinds(text) == set()
+
+
+def test_traditional_and_fullwidth_input() -> None:
+    assert "self_harm" in kinds("我不想活了！！")
+    assert "integrity" in kinds("民警收紅包")
+
+
+def test_rules_are_data(tmp_path: object) -> None:
+    screen = UrgencyScreen({"threat": {"label": "测试", "patterns": ["测一测"]}}, version="t")
+    assert [flag.evidence for flag in screen.screen("我们测一测")] == ["测一测"]
+
+
+def test_shipped_rules_cover_every_kind() -> None:
+    screen = load_urgency_screen()
+    texts = ["弄死他", "不想活了", "打人", "家暴", "索贿", "上访"]
+    found = {flag.kind for text in texts for flag in screen.screen(text)}
+    assert found == set(URGENCY_KINDS)
