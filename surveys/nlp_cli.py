@@ -24,7 +24,7 @@ nlp_cli = click.Group(
 
 
 @nlp_cli.command("train")
-@click.option("--task", type=click.Choice(["sentiment", "category"]), required=True)
+@click.option("--task", type=click.Choice(["sentiment", "category", "urgency"]), required=True)
 @click.option(
     "--csv",
     "csv_files",
@@ -56,6 +56,8 @@ def train_command(
     rows: list[LabelledRow] = []
     for path in csv_files:
         rows.extend(read_labelled_csv(path, task).rows)
+    if from_db and task == "urgency":
+        raise click.UsageError("the database holds no urgency labels: train urgency from --csv files")
     if from_db:
         engine = make_engine(load_settings().database_url)
         with make_session_factory(engine)() as session:
