@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,14 @@ from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority
 from surveys.states import TicketStatus
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
+
+
+@pytest.fixture
+def city_handler(auth: AuthActions, tree: Tree, make_user: Callable[..., User]) -> User:
+    """A handler of the whole city, logged in."""
+    handler = make_user(Role.HANDLER, tree.city)
+    auth.login(handler.username)
+    return handler
 
 
 def test_queue_is_scoped_to_the_users_subtree(
@@ -33,15 +42,13 @@ def test_queue_is_scoped_to_the_users_subtree(
 
 def test_urgent_tickets_come_first(
     client: FlaskClient,
-    auth: AuthActions,
     tree: Tree,
-    make_user: Callable[..., User],
     make_ticket: Callable[..., Ticket],
+    city_handler: User,
 ):
     normal = make_ticket(tree.east_station, overall=2, comment="等得有点久")
     urgent = make_ticket(tree.east_station, overall=1, comment="民警收了对方的红包，我要去北京上访")
     assert urgent.priority is TicketPriority.URGENT
-    auth.login(make_user(Role.HANDLER, tree.city).username)
     page = client.get("/triage/").get_data(as_text=True)
     assert page.index(f"#{urgent.id}") < page.index(f"#{normal.id}")
 
@@ -49,13 +56,11 @@ def test_urgent_tickets_come_first(
 def test_ticket_moves_through_its_states_with_events(
     client: FlaskClient,
     session: Session,
-    auth: AuthActions,
     tree: Tree,
-    make_user: Callable[..., User],
     make_ticket: Callable[..., Ticket],
+    city_handler: User,
 ):
     ticket = make_ticket(tree.east_station)
-    auth.login(make_user(Role.HANDLER, tree.city).username)
     for target, note in [("assigned", ""), ("in_progress", ""), ("resolved", "已电话回访，群众表示理解")]:
         response = client.post(f"/triage/{ticket.id}/status", data={"status-status": target, "status-note": note})
         assert response.status_code == 302, response.get_data(as_text=True)
@@ -69,13 +74,11 @@ def test_ticket_moves_through_its_states_with_events(
 def test_illegal_transition_and_missing_note_are_refused(
     client: FlaskClient,
     session: Session,
-    auth: AuthActions,
     tree: Tree,
-    make_user: Callable[..., User],
     make_ticket: Callable[..., Ticket],
+    city_handler: User,
 ):
     ticket = make_ticket(tree.east_station)
-    auth.login(make_user(Role.HANDLER, tree.city).username)
     assert client.post(f"/triage/{ticket.id}/status", data={"status-status": "closed"}).status_code == 400
     client.post(f"/triage/{ticket.id}/status", data={"status-status": "in_progress"})
     refused = client.post(f"/triage/{ticket.id}/status", data={"status-status": "resolved", "status-note": " "})
@@ -88,13 +91,11 @@ def test_illegal_transition_and_missing_note_are_refused(
 def test_recategorisation_is_recorded_as_a_label(
     client: FlaskClient,
     session: Session,
-    auth: AuthActions,
     tree: Tree,
-    make_user: Callable[..., User],
     make_ticket: Callable[..., Ticket],
+    city_handler: User,
 ):
     ticket = make_ticket(tree.east_station)
-    auth.login(make_user(Role.HANDLER, tree.city).username)
     assert client.post(f"/triage/{ticket.id}/category", data={"category-category": "执法规范"}).status_code == 302
     assert client.post(f"/triage/{ticket.id}/category", data={"category-category": "不存在"}).status_code == 400
     session.refresh(ticket)
@@ -105,22 +106,15 @@ def test_recategorisation_is_recorded_as_a_label(
 
 
 def test_full_phone_is_shown_only_on_request_and_audited(
-    client: FlaskClient,
-    session: Session,
-    auth: AuthActions,
-    tree: Tree,
-    make_user: Callable[..., User],
-    make_ticket: Callable[..., Ticket],
+    client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
 ):
     ticket = make_ticket(tree.east_station)
     phone = ticket.response.survey.contact.phone_e164
-    handler = make_user(Role.HANDLER, tree.city)
-    auth.login(handler.username)
     assert phone not in client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     revealed = client.post(f"/triage/{ticket.id}/phone")
     assert phone in revealed.get_data(as_text=True)
     entry = session.scalars(select(AuditEntry)).one()
-    assert (entry.actor_id, entry.action, entry.target_id) == (handler.id, "phone.reveal", ticket.id)
+    assert (entry.actor_id, entry.action, entry.target_id) == (city_handler.id, "phone.reveal", ticket.id)
 
 
 def test_supervisor_cannot_reveal_phone(
