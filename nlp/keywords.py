@@ -23,12 +23,16 @@ _UNSEEN_LOG_FREQ = 2.0
 
 
 def is_keyword_candidate(word: str, stop: frozenset[str]) -> bool:
-    """Tell whether a word can be a topic: 2+ characters, no stop-word, no number."""
+    """Tell whether a word can be a topic: 2+ characters, no stop-word, no number.
+
+    Latin-script words count only as acronyms (APP, QQ): the odd English comment
+    would otherwise put "the" and "at" among a unit's complaint themes.
+    """
     if len(word) < _MIN_WORD_CHARS or word in stop:
         return False
     if not any(ch.isalpha() for ch in word):
         return False
-    return not word.isascii() or word.isalpha()
+    return not word.isascii() or (word.isalpha() and word.isupper())
 
 
 @functools.cache

@@ -42,3 +42,10 @@ def test_group_similar() -> None:
 
 def test_group_similar_empty() -> None:
     assert group_similar([]) == []
+
+
+def test_english_function_words_are_not_themes() -> None:
+    words = [w for w, _ in top_keywords(["The officer at the counter was rude to me", "APP预约不了，APP一直报错"])]
+    assert "the" not in words
+    assert "at" not in words
+    assert "APP" in words
