@@ -448,18 +448,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         cpu = {name: [0.0, 0.0, 0.0] for name in results}
         with (
             ProcessPoolExecutor(args.client_processes) as executor,
-            gunicorn("survey_page:bare_app()", args.workers, env, ["--pythonpath", str(ROOT / "bench")]) as bare,
-            gunicorn(
-                "survey_page:app_with_bare_view()", args.workers, env, ["--pythonpath", str(ROOT / "bench")]
-            ) as app,
+            # The bench directory as a namespace package, never put first on sys.path: its
+            # other scripts (bench/nlp.py) would shadow the project's packages of that name.
+            gunicorn("bench.survey_page:bare_app()", args.workers, env) as bare,
+            gunicorn("bench.survey_page:app_with_bare_view()", args.workers, env) as app,
         ):
             list(executor.map(_noop, range(args.client_processes)))  # fork the clients before timing
             client_pids = [int(pid) for pid in getattr(executor, "_processes", {})]
             warm = [Job("GET", f"/s/{t}") for t in warm_tokens] + [
                 Job("POST", f"/s/{t}", POST_BODY_TEMPLATE.format(overall=5)) for t in warm_tokens
             ]
-            drive(executor, args.client_processes, bare.port, [Job("GET", "/")] * warmup, args.concurrency)
-            drive(executor, args.client_processes, app.port, warm, args.concurrency)
+            warmed = drive(executor, args.client_processes, bare.port, [Job("GET", "/")] * warmup, args.concurrency)[0]
+            warmed += drive(executor, args.client_processes, app.port, warm, args.concurrency)[0]
+            if failed := [r for r in warmed if r.status != 200]:
+                raise SystemExit(
+                    f"warm-up failed: {len(failed)} of {len(warmed)} requests, e.g. status {failed[0].status}"
+                )
             meters = {
                 "bare": CpuMeter(bare.pid, client_pids, []),
                 "app": CpuMeter(app.pid, client_pids, _database_pids(database_url)),

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Insert, Update, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Insert, Update, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -229,6 +229,36 @@ def _insert_statement() -> Insert:
     return insert(Response)
 
 
+_RESPONSE_VALUES = (
+    "overall",
+    "dimension_ratings",
+    "reasons",
+    "comment",
+    "channel",
+    "question_set_version",
+    "submitted_at",
+    "is_analyzed",
+)
+
+
+@functools.cache
+def _claim_and_insert_statement() -> Insert:
+    """PostgreSQL: the claim and the INSERT as one statement (one round trip); built once.
+
+    ``WITH claimed AS (UPDATE … RETURNING id) INSERT INTO responses … SELECT … FROM
+    claimed``: no row is inserted when the claim matched none, and a refused INSERT
+    undoes the claim with it (one statement is atomic).
+    """
+    claimed = _claim_statement().returning(Survey.id.label("claimed_survey_id")).cte("claimed")
+    # Parameters prefixed: one named like a column of ``surveys`` would become a SET clause.
+    values = [bindparam(f"response_{name}", type_=Response.__table__.c[name].type) for name in _RESPONSE_VALUES]
+    return (
+        insert(Response)
+        .from_select(["survey_id", *_RESPONSE_VALUES], select(claimed.c.claimed_survey_id, *values))
+        .returning(Response.id)  # psycopg reports no row count for ``WITH … INSERT``
+    )
+
+
 def store_answer(
     session: Session,
     survey_id: int,
@@ -239,27 +269,38 @@ def store_answer(
 ) -> StoredAnswer:
     """Claim the survey for this answer and store it: the one write path for every channel.
 
+    See :func:`store_answer_on`; this runs it on the session's connection, after writing
+    any pending ORM changes (as ``session.execute`` would).
+    """
+    session.flush()
+    return store_answer_on(session.connection(), survey_id, category, answer, channel, now)
+
+
+def store_answer_on(
+    connection: Connection,
+    survey_id: int,
+    category: CaseCategory,
+    answer: AnswerInput,
+    channel: Channel,
+    now: dt.datetime,
+) -> StoredAnswer:
+    """:func:`store_answer` on a plain connection, in a transaction or in autocommit mode.
+
     Two guards, both in the database. First a conditional UPDATE moves the survey to
     ``answered`` only if it is still answerable and unexpired; on PostgreSQL it takes the
     row lock, so a second submission (double tap, replay, second tab) waits for the first
     to commit, then matches no row and gets :class:`AlreadyAnsweredError`. Then the INSERT
     into ``responses``, whose unique ``survey_id`` refuses a second answer even if a
-    survey's status were ever wrong. Plain Core statements on the session's connection,
-    no ORM unit of work: this is the hot path of the busiest public page.
+    survey's status were ever wrong. Plain Core statements, no ORM unit of work: this is
+    the hot path of the busiest public page. On PostgreSQL both are one statement
+    (:func:`_claim_and_insert_statement`), so in autocommit mode the answer is one
+    transaction of one round trip, committed durably (``synchronous_commit`` as configured).
 
     The usual refusals come from the claim, which wrote nothing, so the transaction stays
     usable (the SMS handler records the inbound message after one). Only a refused INSERT
     (a status that disagrees with an existing response) leaves it aborted on PostgreSQL;
     that too is reported as :class:`AlreadyAnsweredError`, and the caller must roll back.
     """
-    session.flush()  # pending ORM changes first, as ``session.execute`` would
-    connection = session.connection()
-    claimed = connection.execute(_claim_statement(), {"claimed_id": survey_id, "claimed_at": now})
-    if not claimed.rowcount:
-        status = connection.execute(select(Survey.status).where(Survey.id == survey_id)).scalar_one()
-        if status is SurveyStatus.ANSWERED:
-            raise AlreadyAnsweredError
-        raise SurveyClosedError(status)
     stored = StoredAnswer(
         overall=answer.overall,
         dimension_ratings=dict(answer.dimension_ratings),
@@ -268,23 +309,32 @@ def store_answer(
         question_set_version=answer.question_set_ref or question_set_for(category).ref,
         submitted_at=now,
     )
+    row = {
+        "overall": stored.overall,
+        "dimension_ratings": dict(stored.dimension_ratings),
+        "reasons": list(stored.reasons),
+        "comment": stored.comment,
+        "channel": channel,
+        "question_set_version": stored.question_set_version,
+        "submitted_at": now,
+        "is_analyzed": False,
+    }
+    claim = {"claimed_id": survey_id, "claimed_at": now}
     try:
-        connection.execute(
-            _insert_statement(),
-            {
-                "survey_id": survey_id,
-                "overall": stored.overall,
-                "dimension_ratings": dict(stored.dimension_ratings),
-                "reasons": list(stored.reasons),
-                "comment": stored.comment,
-                "channel": channel,
-                "question_set_version": stored.question_set_version,
-                "submitted_at": now,
-                "is_analyzed": False,
-            },
-        )
+        if connection.dialect.name == "postgresql":
+            params = {**claim, **{f"response_{name}": value for name, value in row.items()}}
+            claimed = len(connection.execute(_claim_and_insert_statement(), params).all())
+        else:
+            claimed = connection.execute(_claim_statement(), claim).rowcount
+            if claimed:
+                connection.execute(_insert_statement(), {"survey_id": survey_id, **row})
     except IntegrityError as exc:
         raise AlreadyAnsweredError from exc
+    if not claimed:
+        status = connection.execute(select(Survey.status).where(Survey.id == survey_id)).scalar_one()
+        if status is SurveyStatus.ANSWERED:
+            raise AlreadyAnsweredError
+        raise SurveyClosedError(status)
     log.info("survey %s answered via %s: %d", survey_id, channel, answer.overall)
     return stored
 

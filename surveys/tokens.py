@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, Update, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Select, Update, bindparam, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from surveys.db import UTCDateTime
@@ -102,19 +102,13 @@ class SurveyLink:
         return Matter(kind=kind, unit_name=self.unit_name, date=self.closed_at.astimezone(tz).date())
 
 
-@functools.cache
-def _link_statement() -> Select[Any]:
-    """One SELECT of a link's survey, case, unit and any response, by ``:token``.
-
-    Built once per process (on first use) with bound parameters: building a statement and
-    computing its cache key cost more CPU than running it, and a statement object
-    memoizes its cache key.
-    """
+def _link_select(status: Any, token_param: str) -> Select[Any]:
+    """The columns a link's pages read, joined from survey, case, unit and any response."""
     return (
         select(
             Survey.id,
             Survey.token,
-            Survey.status,
+            status,
             Survey.expires_at,
             Case.category,
             Case.closed_at,
@@ -130,8 +124,19 @@ def _link_statement() -> Select[Any]:
         .join(Case, Case.id == Survey.case_id)
         .join(Unit, Unit.id == Case.unit_id)
         .outerjoin(Response, Response.survey_id == Survey.id)
-        .where(Survey.token == bindparam("token"))
+        .where(Survey.token == bindparam(token_param))
     )
+
+
+@functools.cache
+def _link_statement() -> Select[Any]:
+    """One SELECT of a link's survey, case, unit and any response, by ``:token``.
+
+    Built once per process (on first use) with bound parameters: building a statement and
+    computing its cache key cost more CPU than running it, and a statement object
+    memoizes its cache key.
+    """
+    return _link_select(Survey.status, "token")
 
 
 @functools.cache
@@ -149,19 +154,65 @@ def _open_statement() -> Update:
     )
 
 
-def find_survey_link(session: Session, token: str) -> SurveyLink | None:
-    """The survey behind ``token`` with its matter and any answer, or None."""
-    if not is_well_formed(token):
-        return None
-    row = _connection(session).execute(_link_statement(), {"token": token}).one_or_none()
-    if row is None:
-        return None
+@functools.cache
+def _open_and_read_statement() -> Select[Any]:
+    """PostgreSQL: the first opening and the read in one statement, by ``:opened_token``; built once.
+
+    ``WITH opened AS (UPDATE … RETURNING id, status) SELECT …``: the UPDATE is
+    :func:`_open_statement`'s, and the SELECT takes the status from it when it matched,
+    because the outer query sees the rows as they were before the statement. The
+    ``relaxed`` CTE turns ``synchronous_commit`` off for this statement's own transaction
+    (``set_config(…, true)``); an opening is a statistic that may be lost in a crash,
+    and in autocommit mode there is no transaction to ``SET LOCAL`` in beforehand.
+    """
+    opened = (
+        _open_statement().returning(Survey.id.label("opened_id"), Survey.status.label("opened_status")).cte("opened")
+    )
+    relaxed = select(func.set_config("synchronous_commit", "off", true()).label("setting")).cte("relaxed")
+    return (
+        # ``:opened_token`` here too: a parameter named like a column of ``surveys`` would
+        # become a SET clause of the UPDATE.
+        _link_select(func.coalesce(opened.c.opened_status, Survey.status).label("status"), "opened_token")
+        .outerjoin(opened, opened.c.opened_id == Survey.id)
+        .join(relaxed, true())
+    )
+
+
+def _link_from_row(row: Any) -> SurveyLink:
     (survey_id, token, status, expires_at, category, closed_at, unit_name, hotline, overall, *answer) = row
     stored = None
     if overall is not None:
         dimension_ratings, reasons, comment, version, submitted_at = answer
         stored = StoredAnswer(overall, dict(dimension_ratings), tuple(reasons), comment, version, submitted_at)
     return SurveyLink(survey_id, token, status, expires_at, category, closed_at, unit_name, hotline, stored)
+
+
+def read_survey_link(connection: Connection, token: str) -> SurveyLink | None:
+    """:func:`find_survey_link` on a plain connection (autocommit or in a transaction)."""
+    if not is_well_formed(token):
+        return None
+    row = connection.execute(_link_statement(), {"token": token}).one_or_none()
+    return None if row is None else _link_from_row(row)
+
+
+def open_survey_link(connection: Connection, token: str, now: dt.datetime) -> SurveyLink | None:
+    """PostgreSQL only: :func:`record_open` then :func:`find_survey_link` as one statement.
+
+    One round trip, so in autocommit mode the whole first visit is one statement and its
+    own transaction. SQLite has no data-modifying CTE: it uses the two calls.
+    """
+    if not is_well_formed(token):
+        return None
+    params = {"opened_token": token, "opened_now": now}
+    row = connection.execute(_open_and_read_statement(), params).one_or_none()
+    return None if row is None else _link_from_row(row)
+
+
+def find_survey_link(session: Session, token: str) -> SurveyLink | None:
+    """The survey behind ``token`` with its matter and any answer, or None."""
+    if not is_well_formed(token):
+        return None
+    return read_survey_link(_connection(session), token)
 
 
 def record_open(session: Session, token: str, now: dt.datetime) -> bool:

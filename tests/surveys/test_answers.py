@@ -35,7 +35,7 @@ from surveys.questions import (
 )
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
-from surveys.tokens import find_survey_link, is_link_opted_out, opt_out_by_link, record_open
+from surveys.tokens import find_survey_link, is_link_opted_out, open_survey_link, opt_out_by_link, record_open
 
 ALARM = question_set_for(CaseCategory.ALARM_110)
 
@@ -369,6 +369,37 @@ def test_opening_a_closed_or_expired_link_changes_nothing(
     session.expire_all()
     assert (survey.status, survey.opened_at) == (status, None)
     assert record_open(session, "AAAAAAAAAAAA", now) is False
+
+
+@pytest.mark.parametrize(
+    ("status", "expires_in", "opens"),
+    [
+        (SurveyStatus.SENT, dt.timedelta(days=1), True),
+        (SurveyStatus.REMINDED, dt.timedelta(days=1), True),
+        (SurveyStatus.OPENED, dt.timedelta(days=1), False),
+        (SurveyStatus.SENT, dt.timedelta(0), False),
+        (SurveyStatus.EXPIRED, dt.timedelta(days=1), False),
+        (SurveyStatus.ANSWERED, dt.timedelta(days=1), False),
+        (SurveyStatus.OPTED_OUT, dt.timedelta(days=1), False),
+    ],
+)
+def test_the_one_statement_opening_does_what_record_open_and_find_do(
+    session: Session, make_survey: Callable[..., Survey], now: dt.datetime, status, expires_in, opens
+):
+    """PostgreSQL's GET statement (a data-modifying CTE) against the two-step path SQLite uses."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no data-modifying CTE")
+    first = now - dt.timedelta(days=1) if status is SurveyStatus.REMINDED else None
+    survey = make_survey(status=status, expires_at=now + expires_in, opened_at=first)
+    link = open_survey_link(session.connection(), survey.token, now)
+    assert link is not None
+    assert link.status is (SurveyStatus.OPENED if opens else status)
+    session.expire_all()
+    assert survey.status is link.status
+    assert survey.opened_at == (first or now if opens else first)
+    assert link == find_survey_link(session, survey.token)
+    assert open_survey_link(session.connection(), "AAAAAAAAAAAA", now) is None
+    assert open_survey_link(session.connection(), "../etc", now) is None
 
 
 @pytest.mark.parametrize("token", ["", "short", "a" * 33, "abc def ghij", "../../etc/pass", "令牌令牌令牌令牌"])

@@ -14,20 +14,27 @@ unknown tokens (``SURVEY_MISS_RATE_LIMIT``), on top of the general per-client li
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
+from limits import RateLimitItem, parse_many
 from markupsafe import Markup
+from sqlalchemy import Connection, Engine
 from werkzeug.wrappers import Response
 
 from surveys.answers import (
     MAX_COMMENT_CHARS,
     AlreadyAnsweredError,
+    AnswerInput,
     InvalidAnswerError,
     SurveyClosedError,
     store_answer,
+    store_answer_on,
     summarize_answer,
     validate_answer,
 )
@@ -35,10 +42,18 @@ from surveys.errors import ValidationError
 from surveys.models import Channel
 from surveys.questions import DIMENSION_LABELS, OVERALL_LABELS, QuestionSet, question_set_for, resolve_question_set
 from surveys.states import SurveyStatus
-from surveys.tokens import SurveyLink, find_survey_link, is_link_opted_out, opt_out_by_link, record_open
+from surveys.tokens import (
+    SurveyLink,
+    find_survey_link,
+    is_link_opted_out,
+    open_survey_link,
+    opt_out_by_link,
+    read_survey_link,
+    record_open,
+)
 from webapp.citizen.forms import SurveyForm, parse_survey_form
 from webapp.clock import now as clock_now
-from webapp.db import get_session
+from webapp.db import get_session, session_factory
 from webapp.extensions import csrf, limiter
 
 bp = Blueprint("citizen", __name__, url_prefix="/s")
@@ -46,23 +61,130 @@ bp = Blueprint("citizen", __name__, url_prefix="/s")
 csrf.exempt(bp)  # see the module docstring
 
 
-def _general_limit() -> str:
-    limit: str = current_app.config["SURVEY_RATE_LIMIT"]
-    return limit
+@limiter.request_filter
+def _is_citizen_request() -> bool:
+    """The citizen routes count their own limits (below): the limiter's hooks skip them."""
+    return request.blueprint == bp.name
 
 
-def _miss_limit() -> str:
-    limit: str = current_app.config["SURVEY_MISS_RATE_LIMIT"]
-    return limit
+GENERAL_SCOPE = "citizen"
+MISS_SCOPE = "citizen-token-miss"
 
 
-#: Every citizen route shares one general budget per client, and a much smaller one that
-#: only lookups of unknown tokens (404) use up, so guessing stalls while real citizens
-#: behind a shared carrier address are not affected.
-general_limit = limiter.shared_limit(_general_limit, scope="citizen")
-miss_limit = limiter.shared_limit(
-    _miss_limit, scope="citizen-token-miss", deduct_when=lambda response: response.status_code == 404
-)
+# --- per-client limits --------------------------------------------------------------------
+#
+# Every citizen route shares one general budget per client (SURVEY_RATE_LIMIT), and a much
+# smaller one that only lookups of unknown tokens (404) use up (SURVEY_MISS_RATE_LIMIT), so
+# guessing stalls while real citizens behind a shared carrier address are not affected.
+# They are checked here with the rate limiter's own strategy and storage
+# (RATELIMIT_STORAGE_URI, RATELIMIT_STRATEGY) rather than with its route decorators, whose
+# per-request bookkeeping cost a quarter of the survey page's CPU.
+
+
+def _limits() -> tuple[tuple[RateLimitItem, ...], tuple[RateLimitItem, ...]] | None:
+    """The parsed (general, miss) limits of this app, or None when rate limiting is off."""
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True):
+        return None
+    cache: dict[tuple[str, str], tuple[tuple[RateLimitItem, ...], tuple[RateLimitItem, ...]]]
+    cache = current_app.extensions.setdefault("citizen_limits", {})
+    source = (config["SURVEY_RATE_LIMIT"], config["SURVEY_MISS_RATE_LIMIT"])
+    parsed = cache.get(source)
+    if parsed is None:
+        parsed = cache[source] = (tuple(parse_many(source[0])), tuple(parse_many(source[1])))
+    return parsed
+
+
+def _identifiers(scope: str) -> tuple[str, ...]:
+    client = request.remote_addr or "127.0.0.1"  # as flask_limiter.util.get_remote_address
+    prefix: str = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    return (prefix, client, scope) if prefix else (client, scope)
+
+
+def _over_limit() -> ResponseReturnValue | None:
+    """Count this request against the client's general budget; a 429 page if a budget is spent.
+
+    The guessing budget is only tested here (a client that spent it gets nothing at all);
+    :func:`_unknown_link` uses it up.
+    """
+    limits = _limits()
+    if limits is None:
+        return None
+    general, miss = limits
+    strategy = limiter.limiter
+    for item in general:
+        if not strategy.hit(item, *_identifiers(GENERAL_SCOPE)):
+            return _too_many_requests(item)
+    for item in miss:
+        if not strategy.test(item, *_identifiers(MISS_SCOPE)):
+            return _too_many_requests(item)
+    return None
+
+
+def _too_many_requests(item: RateLimitItem) -> ResponseReturnValue:
+    body, status = _message("rate_limited", 429)
+    return body, status, {"Retry-After": str(item.get_expiry())}
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limit_exceeded(_exc: RateLimitExceeded) -> ResponseReturnValue:
+    """An app-wide limit (``RATELIMIT_DEFAULT``, if one is ever set) gets the same page."""
+    return _message("rate_limited", 429)
+
+
+def _unknown_link() -> ResponseReturnValue:
+    """The 404 page for a token that matches no survey; it uses up the guessing budget."""
+    limits = _limits()
+    if limits is not None:
+        strategy = limiter.limiter
+        for item in limits[1]:
+            strategy.hit(item, *_identifiers(MISS_SCOPE))
+    return _message("unknown", 404)
+
+
+# --- database access ----------------------------------------------------------------------
+
+
+def _autocommit_engine() -> Engine | None:
+    """The app's PostgreSQL engine in autocommit mode, or None (SQLite, or a test's connection).
+
+    The survey page's statements are each a transaction of their own (one data-modifying
+    CTE each), so they need no BEGIN or COMMIT round trip and no ORM session. The derived
+    engine shares the app's connection pool.
+    """
+    factory = session_factory()
+    cached: tuple[object, Engine | None] | None = current_app.extensions.get("citizen_autocommit_engine")
+    if cached is None or cached[0] is not factory:
+        bind = factory.kw.get("bind")
+        engine = None
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            engine = bind.execution_options(isolation_level="AUTOCOMMIT")
+        cached = current_app.extensions["citizen_autocommit_engine"] = (factory, engine)
+    return cached[1]
+
+
+@contextmanager
+def _postgresql_connection() -> Iterator[Connection | None]:
+    """A connection for the one-statement PostgreSQL path, or None on SQLite.
+
+    In production an autocommit connection of the pool; under a session bound to an
+    outer connection (the tests' rolled-back transaction) the session's own connection,
+    committed (a savepoint released) on a clean exit.
+    """
+    engine = _autocommit_engine()
+    if engine is not None:
+        with engine.connect() as connection:
+            yield connection
+        return
+    session = get_session()
+    if session.get_bind().dialect.name != "postgresql":
+        yield None
+        return
+    yield session.connection()
+    session.commit()
+
+
+# --- pages --------------------------------------------------------------------------------
 
 
 @bp.after_request
@@ -72,26 +194,64 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(RateLimitExceeded)
-def _too_many_requests(_exc: RateLimitExceeded) -> ResponseReturnValue:
-    return _message("rate_limited", 429)
+#: Stands for the token while the URLs are built once; tokens are URL-safe, so ``url_for``
+#: would insert them unchanged.
+_LINK_SLOT = "0SLOT0"
+
+
+@dataclass(frozen=True)
+class PageUrls:
+    """The URLs a citizen page links to (``urls`` in the templates)."""
+
+    stylesheet: str
+    script: str
+    link: str  # the survey page, and where its form posts
+    optout: str
+
+
+def _page_urls(token: str | None) -> PageUrls:
+    """The page's URLs, from ``url_for`` results kept per app and script root.
+
+    Four ``url_for`` calls cost as much as the rest of the page's template.
+    """
+    cache: dict[str, tuple[str, str, str, str]] = current_app.extensions.setdefault("citizen_urls", {})
+    built = cache.get(request.script_root)
+    if built is None:
+        built = cache[request.script_root] = (
+            url_for("static", filename="css/citizen.css"),
+            url_for("static", filename="citizen/survey.js"),
+            url_for("citizen.survey_page", token=_LINK_SLOT),
+            url_for("citizen.opt_out", token=_LINK_SLOT),
+        )
+    stylesheet, script, link, optout = built
+    if token is None:
+        return PageUrls(stylesheet, script, "", "")
+    head, _, tail = link.rpartition(_LINK_SLOT)
+    optout_head, _, optout_tail = optout.rpartition(_LINK_SLOT)
+    return PageUrls(stylesheet, script, head + token + tail, optout_head + token + optout_tail)
 
 
 def _render(template: str, link: SurveyLink | None = None, **context: Any) -> str:
-    """Render a citizen page; a page about a survey also names its matter."""
+    """Render a citizen page; a page about a survey also names its matter.
+
+    Straight through the app's Jinja environment: the citizen templates use none of the
+    context processors ``render_template`` runs (Flask-Login's loads the user from the
+    session cookie), and their URLs come from :func:`_page_urls`.
+    """
     if link is not None:
         context["matter"] = link.matter(current_app.config["MINYI_SETTINGS"].timezone)
-    return render_template(f"citizen/{template}", survey=link, **context)
+    urls = _page_urls(link.token if link is not None else None)
+    return current_app.jinja_env.get_template(f"citizen/{template}").render(survey=link, urls=urls, **context)
 
 
-def _message(kind: str, status: int, link: SurveyLink | None = None) -> ResponseReturnValue:
+def _message(kind: str, status: int, link: SurveyLink | None = None) -> tuple[str, int]:
     return _render("message.html", link, kind=kind), status
 
 
 def _closed_page(link: SurveyLink | None) -> ResponseReturnValue | None:
     """The page for a link that cannot take an answer, or None if it can."""
     if link is None:
-        return _message("unknown", 404)
+        return _unknown_link()
     if link.answer is not None:
         return _render("answered.html", link, summary=summarize_answer(link.answer))
     if link.status is SurveyStatus.OPTED_OUT:
@@ -124,7 +284,9 @@ def _clean_questions(qset: QuestionSet) -> Markup:
     cache: dict[str, Markup] = current_app.extensions.setdefault("citizen_questions_html", {})
     html = cache.get(qset.ref)
     if html is None:
-        rendered = render_template("citizen/_questions.html", **_question_context(qset, SurveyForm(), {}))
+        rendered = current_app.jinja_env.get_template("citizen/_questions.html").render(
+            **_question_context(qset, SurveyForm(), {})
+        )
         html = cache[qset.ref] = Markup(rendered)  # noqa: S704  (our own template's autoescaped output)
     return html
 
@@ -139,14 +301,20 @@ def _survey_form_page(
 
 
 @bp.get("/<token>")
-@general_limit
-@miss_limit
 def survey_page(token: str) -> ResponseReturnValue:
     """Show the questions (and mark the survey opened), or why the link takes no answer."""
-    session = get_session()
-    record_open(session, token, clock_now())
-    link = find_survey_link(session, token)
-    session.commit()  # keep the opening; hold no transaction while rendering
+    limited = _over_limit()
+    if limited is not None:
+        return limited
+    now = clock_now()
+    with _postgresql_connection() as connection:
+        if connection is not None:
+            link = open_survey_link(connection, token, now)  # one statement, see surveys.tokens
+        else:
+            session = get_session()
+            record_open(session, token, now)
+            link = find_survey_link(session, token)
+            session.commit()  # keep the opening; hold no transaction while rendering
     closed = _closed_page(link)
     if closed is not None:
         return closed
@@ -155,20 +323,23 @@ def survey_page(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/<token>")
-@general_limit
-@miss_limit
 def submit_survey(token: str) -> ResponseReturnValue:
     """Store the one answer and thank the citizen.
 
     The thank-you page is the POST's own response: a reload re-posts, which shows the
     已评价 page with the stored answer, so nothing is lost or duplicated either way.
     """
-    session = get_session()
-    link = find_survey_link(session, token)
-    closed = _closed_page(link)
-    if closed is not None:
-        return closed
-    assert link is not None  # noqa: S101  (narrowed by _closed_page)
+    limited = _over_limit()
+    if limited is not None:
+        return limited
+    with _postgresql_connection() as connection:
+        if connection is not None:
+            return _submit_postgresql(connection, token)
+    return _submit_sqlite(token)
+
+
+def _parse_answer(link: SurveyLink) -> AnswerInput | ResponseReturnValue:
+    """The validated answer of this request's form, or the form page again with its errors."""
     form = SurveyForm()
     qset = question_set_for(link.category)
     try:
@@ -179,13 +350,47 @@ def submit_survey(token: str) -> ResponseReturnValue:
         return _survey_form_page(link, qset, form, exc.errors)
     except ValidationError as exc:
         return _survey_form_page(link, qset, form, {exc.field: exc.reason})
-    if session.get_bind().dialect.name == "sqlite":
-        # End the read transaction before writing: SQLite cannot turn a transaction that
-        # has read into a writer once another connection (a double tap, the in-process
-        # scheduler) has written since, and fails at once with "database is locked"; one
-        # that starts with its write waits for the lock. PostgreSQL needs no such step:
-        # the claim in store_answer waits for the row lock and re-checks the row.
-        session.commit()
+    return answer
+
+
+def _submit_postgresql(connection: Connection, token: str) -> ResponseReturnValue:
+    """Read the link, then claim and insert in one statement (autocommit: two round trips)."""
+    link = read_survey_link(connection, token)
+    closed = _closed_page(link)
+    if closed is not None:
+        return closed
+    assert link is not None  # noqa: S101  (narrowed by _closed_page)
+    answer = _parse_answer(link)
+    if not isinstance(answer, AnswerInput):
+        return answer  # the form again, with its errors
+    try:
+        stored = store_answer_on(connection, link.survey_id, link.category, answer, Channel.WEB, clock_now())
+    except (AlreadyAnsweredError, SurveyClosedError):
+        # The statement wrote nothing (it is atomic); read what beat it. Inside a session's
+        # transaction (the tests') a refused INSERT aborted it: roll back to read again.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            session = get_session()
+            session.rollback()
+            connection = session.connection()
+        return _closed_page(read_survey_link(connection, token)) or redirect(request.url, 303)
+    return _render("thanks.html", link, summary=summarize_answer(stored))
+
+
+def _submit_sqlite(token: str) -> ResponseReturnValue:
+    session = get_session()
+    link = find_survey_link(session, token)
+    closed = _closed_page(link)
+    if closed is not None:
+        return closed
+    assert link is not None  # noqa: S101  (narrowed by _closed_page)
+    answer = _parse_answer(link)
+    if not isinstance(answer, AnswerInput):
+        return answer  # the form again, with its errors
+    # End the read transaction before writing: SQLite cannot turn a transaction that has
+    # read into a writer once another connection (a double tap, the in-process scheduler)
+    # has written since, and fails at once with "database is locked"; one that starts with
+    # its write waits for the lock.
+    session.commit()
     try:
         stored = store_answer(session, link.survey_id, link.category, answer, Channel.WEB, clock_now())
     except (AlreadyAnsweredError, SurveyClosedError):
@@ -196,18 +401,19 @@ def submit_survey(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/<token>/optout", methods=["GET", "POST"])
-@general_limit
-@miss_limit
 def opt_out(token: str) -> ResponseReturnValue:
     """Ask for confirmation (GET), then stop all messages to this citizen (POST).
 
     Two steps, because a stray tap on a small screen must not silence someone for good;
     any link the citizen received works, even an expired or answered one.
     """
+    limited = _over_limit()
+    if limited is not None:
+        return limited
     session = get_session()
     link = find_survey_link(session, token)
     if link is None:
-        return _message("unknown", 404)
+        return _unknown_link()
     if request.method == "POST":
         opt_out_by_link(session, link, clock_now())
         session.commit()

@@ -1,8 +1,10 @@
-"""Simultaneous submissions of one survey, each on its own connection, store exactly one answer.
+"""The citizen pages on real, committed connections: races, and PostgreSQL's autocommit path.
 
-The rest of the suite runs inside one rolled-back transaction, which cannot show a race:
-here the rows are committed for real (and deleted afterwards) and each thread's request
-gets its own database connection from the app's own session factory.
+The rest of the suite runs inside one rolled-back transaction, which cannot show a race,
+nor the production path on PostgreSQL, where the survey page runs each statement in
+autocommit mode on a pooled connection instead of a session (webapp/citizen/views.py):
+here the rows are committed for real (and deleted afterwards) and each request gets its
+own database connection from the app's own session factory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,16 +50,18 @@ def committed_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         session.execute(delete(Unit).where(Unit.code == code))
 
 
-def _committed_survey(factory: sessionmaker[Session]) -> str:
+def _committed_survey(factory: sessionmaker[Session], status: SurveyStatus = SurveyStatus.OPENED) -> str:
     with factory.begin() as session:
         code = session.info["unit_code"]
-        unit = create_unit(session, code, "并发测试派出所", UnitLevel.STATION, hotline="0575-1")
+        unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none() or create_unit(
+            session, code, "并发测试派出所", UnitLevel.STATION, hotline="0575-1"
+        )
         phone = f"+86139{secrets.randbelow(10**8):08d}"
         case, _ = store_case(
             session,
             CaseInput(
                 source="race",
-                external_no=code,
+                external_no=f"{code}-{secrets.token_hex(4)}",
                 unit=unit,
                 category=CaseCategory.ALARM_110,
                 closed_at=NOW - dt.timedelta(hours=3),
@@ -73,7 +78,7 @@ def _committed_survey(factory: sessionmaker[Session]) -> str:
                 contact=participant.contact,
                 citizen_role=participant.role,
                 token=token,
-                status=SurveyStatus.OPENED,
+                status=status,
                 due_at=NOW - dt.timedelta(hours=1),
                 planned_at=NOW - dt.timedelta(hours=2),
                 sent_at=NOW - dt.timedelta(hours=1),
@@ -84,22 +89,73 @@ def _committed_survey(factory: sessionmaker[Session]) -> str:
     return token
 
 
-@pytest.mark.parametrize("requests", [2, 8])
-def test_simultaneous_submissions_store_exactly_one_answer(
-    committed_factory: sessionmaker[Session], settings: Settings, requests: int
-):
+def _committed_app(factory: sessionmaker[Session], settings: Settings) -> Flask:
     from webapp import create_app
 
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "SESSION_FACTORY": committed_factory,
+            "SESSION_FACTORY": factory,
             "MINYI_SETTINGS": settings,
             "RATELIMIT_ENABLED": False,
             "CLOCK": lambda: NOW,
         }
     )
+
+
+def test_opening_answering_and_reopening_commit_on_real_connections(
+    committed_factory: sessionmaker[Session], settings: Settings
+):
+    app = _committed_app(committed_factory, settings)
+    token = _committed_survey(committed_factory, SurveyStatus.SENT)
+    client = app.test_client()
+
+    page = client.get(f"/s/{token}")
+    assert page.status_code == 200
+    assert "请您评价这次服务" in page.get_data(as_text=True)
+    with committed_factory() as session:  # committed, seen from another connection
+        survey = session.scalars(select(Survey).where(Survey.token == token)).one()
+        assert (survey.status, survey.opened_at) == (SurveyStatus.OPENED, NOW)
+
+    assert client.get(f"/s/{token}").status_code == 200  # a second opening changes nothing
+    thanks = client.post(f"/s/{token}", data={"overall": "2", "reason": "slow_dispatch", "comment": "太慢"})
+    assert "感谢您的评价" in thanks.get_data(as_text=True)
+    again = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "已评价" in again
+    assert "太慢" in again
+    with committed_factory() as session:
+        survey = session.scalars(select(Survey).where(Survey.token == token)).one()
+        assert (survey.status, survey.opened_at, survey.answered_at) == (SurveyStatus.ANSWERED, NOW, NOW)
+        response = session.scalars(select(Response).where(Response.survey_id == survey.id)).one()
+        assert (response.overall, response.reasons, response.comment) == (2, ["slow_dispatch"], "太慢")
+    assert client.get("/s/AAAAAAAAAAAA").status_code == 404
+
+
+def test_the_relaxed_commit_of_an_opening_does_not_leak_into_the_pool(
+    committed_factory: sessionmaker[Session], settings: Settings, engine: Engine
+):
+    """Openings commit with ``synchronous_commit`` off; answers on the same connections must not."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    app = _committed_app(committed_factory, settings)
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get(f"/s/{_committed_survey(committed_factory, SurveyStatus.SENT)}").status_code == 200
+    pooled = [engine.connect() for _ in range(engine.pool.checkedin() or 1)]
+    try:
+        for connection in pooled:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+    finally:
+        for connection in pooled:
+            connection.close()
+
+
+@pytest.mark.parametrize("requests", [2, 8])
+def test_simultaneous_submissions_store_exactly_one_answer(
+    committed_factory: sessionmaker[Session], settings: Settings, requests: int
+):
+    app = _committed_app(committed_factory, settings)
     token = _committed_survey(committed_factory)
     start = threading.Barrier(requests)
 
