@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from surveys.models import Case, CaseContact, Contact, PhoneSuppression, SmsMessage, Survey
@@ -57,8 +57,3 @@ def purge_suppressions(session: Session, now: dt.datetime, retention_days: int) 
     cutoff = now - dt.timedelta(days=retention_days)
     result = session.execute(delete(PhoneSuppression).where(PhoneSuppression.created_at < cutoff))
     return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
-
-
-def count_purged(session: Session) -> int:
-    """How many contacts have been purged (for reports)."""
-    return int(session.scalar(select(func.count(Contact.id)).where(Contact.phone_e164.startswith(PURGED_PREFIX))) or 0)

@@ -83,8 +83,3 @@ def subtree_units(session: Session, root: Unit) -> list[Unit]:
 def child_units(session: Session, parent: Unit) -> list[Unit]:
     """The direct children of ``parent`` ordered by code."""
     return list(session.scalars(select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)))
-
-
-def root_units(session: Session) -> list[Unit]:
-    """Units with no parent (normally the one city bureau)."""
-    return list(session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
