@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 # The runner-up is reported as a second category when the model gives it at least this
 # probability (a genuine second complaint, not a hesitation between two readings).
-SECOND_MIN_PROBABILITY = 0.3
+SECOND_MIN_PROBABILITY = 0.5
 # ... or at least this much when one of its seed phrases is in the comment: two named
 # problems (态度恶劣，出警太慢) split the probability between them.
-SECOND_WITH_SEED_PROBABILITY = 0.18
+SECOND_WITH_SEED_PROBABILITY = 0.35
 # Seed matching without a model: a category needs one seed phrase in the comment.
 # With a model, a seed of an unknown category scores this (above the runner-up bar).
 UNKNOWN_CATEGORY_SEED_SCORE = 0.4

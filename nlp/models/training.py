@@ -238,7 +238,7 @@ def train_category(
     too when it is likely enough (see ``nlp.category``). With ``base`` the taxonomy
     seeds and the train part of the police corpus are added.
     """
-    config = config or TrainingConfig(c=30.0, min_df=1)
+    config = config or TrainingConfig(c=10.0, min_df=1, seed_weight=0.1)
     taxonomy = taxonomy or default_taxonomy()
     data = _WeightedRows()
     data.add(rows, 1.0, "rows")
