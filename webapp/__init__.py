@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             x_host=app.config["PROXY_FIX_HOPS"],
         )
     db.init_app(app)
+    security.init_sessions(app)
     extensions.init_app(app)
     security.init_app(app)
     app.register_blueprint(auth_bp)

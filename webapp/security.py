@@ -6,7 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, abort
+from flask import Flask, Request, Response, abort
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import LoginManager, UserMixin, current_user, login_required
 
 from surveys.models import Role, Unit, User, mask_phone
@@ -23,6 +24,38 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
+)
+_SECURITY_HEADER_KEYS = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
+
+#: Paths of the citizen pages (``webapp.citizen``): no session, no cookie, no staff hooks.
+CITIZEN_PATH_PREFIX = "/s/"
+
+
+def is_citizen_path(path: str) -> bool:
+    """True for the citizen survey pages, decided from the path alone (before routing)."""
+    return path.startswith(CITIZEN_PATH_PREFIX)
+
+
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except on the citizen pages.
+
+    The citizen pages never use a session (the token in the URL is their only credential,
+    see docs/survey.md), so there the cookie is neither read nor written: ``open_session``
+    returns ``None``, Flask substitutes its read-only null session and skips
+    ``save_session``. Staff pages keep the signed session (logins, CSRF tokens).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if is_citizen_path(request.path):
+            return None
+        return super().open_session(app, request)
 
 
 class StaffUser(UserMixin):
@@ -80,12 +113,19 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 
 
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    """Add each security header the view has not set itself, in one pass over the headers."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}
+    if present.isdisjoint(_SECURITY_HEADER_KEYS):
+        headers.extend(SECURITY_HEADERS)
+    else:
+        headers.extend([item for item in SECURITY_HEADERS if item[0].lower() not in present])
     return response
+
+
+def init_sessions(app: Flask) -> None:
+    """Use the staff-only session interface (before extensions that look at sessions)."""
+    app.session_interface = StaffSessionInterface()
 
 
 def init_app(app: Flask) -> None:

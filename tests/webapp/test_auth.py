@@ -62,6 +62,32 @@ def test_security_headers_are_set(client: FlaskClient):
     response = client.get("/login")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Permissions-Policy"] == "geolocation=(), camera=(), microphone=()"
+    for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert len(response.headers.getlist(name)) == 1
+
+
+def test_a_view_can_set_its_own_security_header(app: Flask):
+    from flask import Response
+
+    @app.route("/_own_frame_options")
+    def own() -> Response:
+        response = Response("x")
+        response.headers["x-frame-options"] = "SAMEORIGIN"
+        return response
+
+    response = app.test_client().get("/_own_frame_options")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_staff_pages_keep_their_session_cookie(client: FlaskClient, auth: AuthActions, make_user: Callable[..., User]):
+    auth.login(make_user(Role.HANDLER).username)
+    assert client.get_cookie("session") is not None
+    assert client.get("/triage/").status_code == 200
 
 
 @pytest.fixture

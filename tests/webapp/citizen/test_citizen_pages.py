@@ -127,6 +127,15 @@ def test_no_cookie_no_tracking_no_third_party_assets(client: FlaskClient, survey
     assert "@font-face" not in (STATIC / "css" / "citizen.css").read_text()
 
 
+def test_a_staff_session_cookie_is_neither_read_nor_refreshed_on_citizen_pages(client: FlaskClient, survey: Survey):
+    client.set_cookie("session", "not-a-valid-signed-session")
+    page = client.get(f"/s/{survey.token}")
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert "Cookie" not in page.headers.get("Vary", "")
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
 def test_the_whole_page_transfers_well_under_50_kb(client: FlaskClient, survey: Survey):
     page = client.get(f"/s/{survey.token}")
     html = _text(page)
