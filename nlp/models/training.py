@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,6 +174,56 @@ def _fit(
     return vocabulary.terms, vocabulary.idf, coef, intercept
 
 
+def _train(
+    task: str,
+    version: str,
+    data: _WeightedRows,
+    classes: Sequence[str],
+    config: TrainingConfig,
+    *,
+    examples: tuple[Sequence[str], Sequence[int], Sequence[float]] | None = None,
+    progress: bool,
+    balanced: bool = False,
+    metadata: Mapping[str, object] | None = None,
+) -> LinearTextModel:
+    """Featurise, fit and wrap one model; ``examples`` overrides (texts, targets, weights).
+
+    Every task's model records the same provenance (when, from which sources, label
+    counts, config) plus its own ``metadata``.
+    """
+    if examples is None:
+        examples = (data.texts, [classes.index(label) for label in data.labels], data.weights)
+    texts, targets, weights = examples
+    docs = featurize(texts, Featurizer(config.features), progress=progress, description=task)
+    terms, idf, coef, intercept = _fit(
+        docs,
+        np.array(targets, dtype=np.int64),
+        np.array(weights),
+        classes,
+        config,
+        multilabel=False,
+        balanced=balanced,
+    )
+    return LinearTextModel(
+        task=task,
+        version=version,
+        classes=tuple(classes),
+        multilabel=False,
+        config=config.features,
+        terms=terms,
+        idf=idf,
+        coef=coef,
+        intercept=intercept,
+        metadata={
+            "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "sources": data.sources,
+            "labels": dict(label_counts(zip(data.texts, data.labels, strict=True))),
+            **(metadata or {}),
+            "config": config.to_json(),
+        },
+    )
+
+
 def train_sentiment(
     rows: Iterable[LabelledRow],
     *,
@@ -200,27 +250,7 @@ def train_sentiment(
     classes = sorted(set(data.labels), key=("neg", "neu", "pos").index)
     if len(classes) < 2:
         raise ValueError(f"need at least two sentiment labels, got {classes}")
-    featurizer = Featurizer(config.features)
-    docs = featurize(data.texts, featurizer, progress=progress, description="sentiment")
-    targets = np.array([classes.index(label) for label in data.labels], dtype=np.int64)
-    terms, idf, coef, intercept = _fit(docs, targets, np.array(data.weights), classes, config, multilabel=False)
-    return LinearTextModel(
-        task="sentiment",
-        version=version or _version("s", data, config),
-        classes=tuple(classes),
-        multilabel=False,
-        config=config.features,
-        terms=terms,
-        idf=idf,
-        coef=coef,
-        intercept=intercept,
-        metadata={
-            "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "sources": data.sources,
-            "labels": dict(label_counts(zip(data.texts, data.labels, strict=True))),
-            "config": config.to_json(),
-        },
-    )
+    return _train("sentiment", version or _version("s", data, config), data, classes, config, progress=progress)
 
 
 def train_category(
@@ -264,30 +294,19 @@ def train_category(
             texts.append(text)
             targets_list.append(classes.index(name))
             weights.append(weight / len(parts))
-    featurizer = Featurizer(config.features)
-    docs = featurize(texts, featurizer, progress=progress, description="category")
-    terms, idf, coef, intercept = _fit(
-        docs, np.array(targets_list, dtype=np.int64), np.array(weights), classes, config, multilabel=False
-    )
-    return LinearTextModel(
-        task="category",
-        version=version or _version("c", data, config),
-        classes=tuple(classes),
-        multilabel=False,
-        config=config.features,
-        terms=terms,
-        idf=idf,
-        coef=coef,
-        intercept=intercept,
+    return _train(
+        "category",
+        version or _version("c", data, config),
+        data,
+        classes,
+        config,
+        examples=(texts, targets_list, weights),
+        progress=progress,
         metadata={
-            "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "sources": data.sources,
-            "labels": dict(label_counts(zip(data.texts, data.labels, strict=True))),
             "taxonomy_version": taxonomy.version,
             # Whether any training row named two categories; without such rows the
             # classifier never reports a second category.
             "multi_category": any("|" in label for label in data.labels),
-            "config": config.to_json(),
         },
     )
 
@@ -325,28 +344,15 @@ def train_urgency(
     classes = sorted(set(data.labels))
     if "0" not in classes or len(classes) < 2:
         raise ValueError("urgency training needs rows labelled 0 and urgent rows")
-    docs = featurize(data.texts, Featurizer(config.features), progress=progress, description="urgency")
-    targets = np.array([classes.index(label) for label in data.labels], dtype=np.int64)
-    terms, idf, coef, intercept = _fit(
-        docs, targets, np.array(data.weights), classes, config, multilabel=False, balanced=True
-    )
-    return LinearTextModel(
-        task="urgency",
-        version=version or _version("u", data, config),
-        classes=tuple(classes),
-        multilabel=False,
-        config=config.features,
-        terms=terms,
-        idf=idf,
-        coef=coef,
-        intercept=intercept,
-        metadata={
-            "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "sources": data.sources,
-            "labels": dict(label_counts(zip(data.texts, data.labels, strict=True))),
-            "threshold": URGENCY_MODEL_THRESHOLD,
-            "config": config.to_json(),
-        },
+    return _train(
+        "urgency",
+        version or _version("u", data, config),
+        data,
+        classes,
+        config,
+        progress=progress,
+        balanced=True,
+        metadata={"threshold": URGENCY_MODEL_THRESHOLD},
     )
 
 
