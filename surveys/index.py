@@ -67,12 +67,10 @@ def city_mean(session: Session, since: dt.datetime, until: dt.datetime) -> float
     return float(total) / count if count else None
 
 
-def compute_unit_indices(
+def _subtree_sums(
     session: Session, units: Sequence[Unit], since: dt.datetime, until: dt.datetime
-) -> list[UnitIndex]:
-    """Index of each of ``units`` over its whole subtree, in one grouped query."""
-    if not units:
-        return []
+) -> dict[int, tuple[int, float, int]]:
+    """(answers, score total, satisfied answers) of each unit's subtree, in one grouped query."""
     target = aliased(Unit, name="target")
     member = aliased(Unit, name="member")
     stmt = (
@@ -90,7 +88,16 @@ def compute_unit_indices(
         .where(target.id.in_([u.id for u in units]), _period_filter(since, until))
         .group_by(target.id)
     )
-    sums = {row[0]: (int(row[1]), float(row[2] or 0), int(row[3] or 0)) for row in session.execute(stmt)}
+    return {row[0]: (int(row[1]), float(row[2] or 0), int(row[3] or 0)) for row in session.execute(stmt)}
+
+
+def compute_unit_indices(
+    session: Session, units: Sequence[Unit], since: dt.datetime, until: dt.datetime
+) -> list[UnitIndex]:
+    """Index of each of ``units`` over its whole subtree, shrunk toward the city mean."""
+    if not units:
+        return []
+    sums = _subtree_sums(session, units, since, until)
     prior = city_mean(session, since, until)
     result = []
     for unit in units:
@@ -115,10 +122,12 @@ class TrendPoint:
 
 
 def weekly_trend(session: Session, unit: Unit, until: dt.datetime, weeks: int = 12) -> list[TrendPoint]:
-    """Raw index of ``unit``'s subtree per week, oldest first (one grouped query per week)."""
+    """Raw index of ``unit``'s subtree per week, oldest first (one query per week, no prior needed)."""
     points = []
     for offset in range(weeks, 0, -1):
         start = until - dt.timedelta(weeks=offset)
-        [row] = compute_unit_indices(session, [unit], start, start + dt.timedelta(weeks=1))
-        points.append(TrendPoint(start, row.responses, row.raw_index))
+        count, score_total, _ = _subtree_sums(session, [unit], start, start + dt.timedelta(weeks=1)).get(
+            unit.id, (0, 0.0, 0)
+        )
+        points.append(TrendPoint(start, count, score_total / count if count else None))
     return points

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from surveys.answers import AnswerInput, submit_answer
-from surveys.index import PRIOR_WEIGHT, compute_unit_indices, wilson_interval
+from surveys.index import PRIOR_WEIGHT, compute_unit_indices, weekly_trend, wilson_interval
 from surveys.models import Case, Channel, Survey, Unit
 
 
@@ -71,3 +71,15 @@ def test_wilson_interval_narrows_with_more_answers():
     small_low, small_high = wilson_interval(5, 10)
     large_low, large_high = wilson_interval(50, 100)
     assert large_high - large_low < small_high - small_low
+
+
+def test_weekly_trend_buckets_answers_by_week(
+    session: Session, make_unit: Callable[..., Unit], answer: Callable[[Unit, int], None], now: dt.datetime
+):
+    unit = make_unit()
+    answer(unit, 5)
+    answer(unit, 1)
+    points = weekly_trend(session, unit, now, weeks=3)
+    assert [p.responses for p in points] == [0, 0, 2]
+    assert [p.raw_index for p in points] == [None, None, pytest.approx(50.0)]
+    assert points[-1].week_start == now - dt.timedelta(weeks=1)
