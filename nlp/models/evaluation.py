@@ -62,8 +62,32 @@ class Report:
         return "\n".join(lines)
 
 
-def _f1(precision: float, recall: float) -> float:
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+def _class_figures(label: str, true_positives: int, predicted_n: int, gold_n: int) -> ClassFigures:
+    precision = true_positives / predicted_n if predicted_n else 0.0
+    recall = true_positives / gold_n if gold_n else 0.0
+    f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return ClassFigures(label, precision, recall, f1, gold_n)
+
+
+def _report(
+    name: str,
+    order: Sequence[str],
+    per_class: Sequence[ClassFigures],
+    confusion: tuple[tuple[int, ...], ...],
+    correct: int,
+    n: int,
+) -> Report:
+    """The report; macro-F1 averages the classes present in the gold labels."""
+    present = [item for item in per_class if item.support > 0]
+    return Report(
+        name=name,
+        labels=tuple(order),
+        per_class=tuple(per_class),
+        confusion=confusion,
+        accuracy=correct / n if n else 0.0,
+        macro_f1=sum(item.f1 for item in present) / len(present) if present else 0.0,
+        n=n,
+    )
 
 
 def single_label_report(
@@ -77,26 +101,18 @@ def single_label_report(
         if label not in order:
             order.append(label)
     pairs = Counter(zip(gold, predicted, strict=True))
-    per_class = []
-    for label in order:
-        tp = pairs[(label, label)]
-        predicted_n = sum(count for (_, p), count in pairs.items() if p == label)
-        gold_n = sum(count for (g, _), count in pairs.items() if g == label)
-        precision = tp / predicted_n if predicted_n else 0.0
-        recall = tp / gold_n if gold_n else 0.0
-        per_class.append(ClassFigures(label, precision, recall, _f1(precision, recall), gold_n))
+    per_class = [
+        _class_figures(
+            label,
+            pairs[(label, label)],
+            sum(count for (_, p), count in pairs.items() if p == label),
+            sum(count for (g, _), count in pairs.items() if g == label),
+        )
+        for label in order
+    ]
     confusion = tuple(tuple(pairs[(g, p)] for p in order) for g in order)
     correct = sum(count for (g, p), count in pairs.items() if g == p)
-    present = [item for item in per_class if item.support > 0]
-    return Report(
-        name=name,
-        labels=tuple(order),
-        per_class=tuple(per_class),
-        confusion=confusion,
-        accuracy=correct / len(gold) if gold else 0.0,
-        macro_f1=sum(item.f1 for item in present) / len(present) if present else 0.0,
-        n=len(gold),
-    )
+    return _report(name, order, per_class, confusion, correct, len(gold))
 
 
 def multi_label_report(name: str, gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> Report:
@@ -105,27 +121,19 @@ def multi_label_report(name: str, gold: Sequence[Sequence[str]], predicted: Sequ
     The confusion matrix compares the first (main) category of each side.
     """
     order = sorted({label for labels in gold for label in labels} | {label for labels in predicted for label in labels})
-    per_class = []
-    for label in order:
-        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if label in g and label in p)
-        predicted_n = sum(1 for p in predicted if label in p)
-        gold_n = sum(1 for g in gold if label in g)
-        precision = tp / predicted_n if predicted_n else 0.0
-        recall = tp / gold_n if gold_n else 0.0
-        per_class.append(ClassFigures(label, precision, recall, _f1(precision, recall), gold_n))
+    per_class = [
+        _class_figures(
+            label,
+            sum(1 for g, p in zip(gold, predicted, strict=True) if label in g and label in p),
+            sum(1 for p in predicted if label in p),
+            sum(1 for g in gold if label in g),
+        )
+        for label in order
+    ]
     main = Counter((g[0] if g else "", p[0] if p else "") for g, p in zip(gold, predicted, strict=True))
     confusion = tuple(tuple(main[(g, p)] for p in order) for g in order)
     exact = sum(1 for g, p in zip(gold, predicted, strict=True) if set(g) == set(p))
-    present = [item for item in per_class if item.support > 0]
-    return Report(
-        name=name,
-        labels=tuple(order),
-        per_class=tuple(per_class),
-        confusion=confusion,
-        accuracy=exact / len(gold) if gold else 0.0,
-        macro_f1=sum(item.f1 for item in present) / len(present) if present else 0.0,
-        n=len(gold),
-    )
+    return _report(name, order, per_class, confusion, exact, len(gold))
 
 
 def sentiment_label(label: str, score: float, *, binary: bool) -> str:
