@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import zipfile
@@ -14,6 +13,7 @@ import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from surveys import csv_rows
 from surveys.errors import ValidationError
 from surveys.models import CASE_CATEGORY_LABELS, Case, CaseCategory, CaseContact, CitizenRole, Contact, Unit
 from surveys.phones import normalize_phone
@@ -216,22 +216,9 @@ class ImportReport:
 REQUIRED_COLUMNS = frozenset({"case_no", "unit_code", "category", "closed_at", "phone"})
 
 
-def _check_columns(header: Iterable[str]) -> None:
-    missing = REQUIRED_COLUMNS - set(header)
-    if missing:
-        raise ValidationError("file", f"缺少列：{', '.join(sorted(missing))}")
-
-
 def read_csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) from UTF-8 (with or without BOM) CSV bytes."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError("file", "文件不是 UTF-8 编码的 CSV") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    _check_columns(reader.fieldnames or [])
-    for row in reader:
-        yield reader.line_num, {k: (v or "") for k, v in row.items() if k is not None}
+    """Yield (line number, row) of a case CSV (UTF-8, with or without BOM)."""
+    return csv_rows.read_csv_rows(data, REQUIRED_COLUMNS)
 
 
 def read_xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
@@ -243,7 +230,7 @@ def read_xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
-        _check_columns(header)
+        csv_rows.check_columns(header, REQUIRED_COLUMNS)
         for number, values in enumerate(rows, start=2):
             if all(value is None or str(value).strip() == "" for value in values):
                 continue

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
+from surveys.csv_rows import read_csv_rows
 from surveys.errors import ValidationError
 from surveys.models import Unit, UnitLevel
 
@@ -35,17 +33,8 @@ def import_unit_rows(session: Session, data: bytes) -> int:
     All or nothing: the tree is small and a half-built hierarchy would misplace every
     figure computed on it, so the first bad row aborts the whole import.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError("file", "文件不是 UTF-8 编码的 CSV") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"code", "name", "level"} - set(reader.fieldnames or [])
-    if missing:
-        raise ValidationError("file", f"缺少列：{', '.join(sorted(missing))}")
     created = 0
-    for row in reader:
-        line = reader.line_num
+    for line, row in read_csv_rows(data, ("code", "name", "level")):
         code, name = (row.get("code") or "").strip(), (row.get("name") or "").strip()
         if not code or not name:
             raise ValidationError(f"第 {line} 行", "code 和 name 必填")
