@@ -73,12 +73,17 @@ MISS_SCOPE = "citizen-token-miss"
 
 # --- per-client limits --------------------------------------------------------------------
 #
-# Every citizen route shares one general budget per client (SURVEY_RATE_LIMIT), and a much
-# smaller one that only lookups of unknown tokens (404) use up (SURVEY_MISS_RATE_LIMIT), so
-# guessing stalls while real citizens behind a shared carrier address are not affected.
-# They are checked here with the rate limiter's own strategy and storage
+# Two budgets per client, counted in the rate limiter's storage with its own strategy
 # (RATELIMIT_STORAGE_URI, RATELIMIT_STRATEGY) rather than with its route decorators, whose
-# per-request bookkeeping cost a quarter of the survey page's CPU.
+# per-request bookkeeping cost a quarter of the survey page's CPU:
+#
+# - SURVEY_MISS_RATE_LIMIT, used up only by lookups of unknown tokens (404) and tested on
+#   every request, so guessing stalls while citizens behind one carrier address (mobile
+#   networks put thousands behind one) are not affected;
+# - SURVEY_RATE_LIMIT, used up by every write (an answer, an opt-out). Reads of real links
+#   do not count: each one costs a counter increment, which the in-process storage pays
+#   for with a timer thread, and a flood of reads is the reverse proxy's to stop
+#   (docs/operations.md).
 
 
 def _limits() -> tuple[tuple[RateLimitItem, ...], tuple[RateLimitItem, ...]] | None:
@@ -101,23 +106,24 @@ def _identifiers(scope: str) -> tuple[str, ...]:
     return (prefix, client, scope) if prefix else (client, scope)
 
 
-def _over_limit() -> ResponseReturnValue | None:
-    """Count this request against the client's general budget; a 429 page if a budget is spent.
+def _over_limit(*, write: bool) -> ResponseReturnValue | None:
+    """A 429 page if this client has spent a budget, else None; a ``write`` counts against it.
 
-    The guessing budget is only tested here (a client that spent it gets nothing at all);
-    :func:`_unknown_link` uses it up.
+    The guessing budget is only tested here (a client that spent it gets nothing at all,
+    real link or not); :func:`_unknown_link` uses it up.
     """
     limits = _limits()
     if limits is None:
         return None
     general, miss = limits
     strategy = limiter.limiter
-    for item in general:
-        if not strategy.hit(item, *_identifiers(GENERAL_SCOPE)):
-            return _too_many_requests(item)
     for item in miss:
         if not strategy.test(item, *_identifiers(MISS_SCOPE)):
             return _too_many_requests(item)
+    if write:
+        for item in general:
+            if not strategy.hit(item, *_identifiers(GENERAL_SCOPE)):
+                return _too_many_requests(item)
     return None
 
 
@@ -303,7 +309,7 @@ def _survey_form_page(
 @bp.get("/<token>")
 def survey_page(token: str) -> ResponseReturnValue:
     """Show the questions (and mark the survey opened), or why the link takes no answer."""
-    limited = _over_limit()
+    limited = _over_limit(write=False)
     if limited is not None:
         return limited
     now = clock_now()
@@ -329,7 +335,7 @@ def submit_survey(token: str) -> ResponseReturnValue:
     The thank-you page is the POST's own response: a reload re-posts, which shows the
     已评价 page with the stored answer, so nothing is lost or duplicated either way.
     """
-    limited = _over_limit()
+    limited = _over_limit(write=True)
     if limited is not None:
         return limited
     with _postgresql_connection() as connection:
@@ -407,7 +413,7 @@ def opt_out(token: str) -> ResponseReturnValue:
     Two steps, because a stray tap on a small screen must not silence someone for good;
     any link the citizen received works, even an expired or answered one.
     """
-    limited = _over_limit()
+    limited = _over_limit(write=request.method == "POST")
     if limited is not None:
         return limited
     session = get_session()

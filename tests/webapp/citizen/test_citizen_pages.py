@@ -364,12 +364,16 @@ def test_guessing_tokens_is_throttled_per_client_but_real_links_are_not(
     assert other.status_code == 200
 
 
-def test_every_client_has_a_general_budget_too(guarded_app: Flask, make_survey: Callable[..., Survey]):
+def test_every_client_has_a_budget_of_writes_that_reads_do_not_use(
+    guarded_app: Flask, make_survey: Callable[..., Survey]
+):
     client = guarded_app.test_client()
     survey = make_survey()
-    statuses = [client.get(f"/s/{survey.token}").status_code for _ in range(21)]
-    assert statuses[:20] == [200] * 20
+    assert {client.get(f"/s/{survey.token}").status_code for _ in range(30)} == {200}
+    statuses = [client.post(f"/s/{survey.token}", data={"overall": "4"}).status_code for _ in range(21)]
+    assert statuses[:20] == [200] * 20  # the answer, then its 已评价 page
     assert statuses[20] == 429
+    assert client.get(f"/s/{survey.token}").status_code == 200
 
 
 def test_the_form_needs_no_cookie_or_csrf_token(guarded_app: Flask, survey: Survey, session: Session):
