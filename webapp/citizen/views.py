@@ -9,7 +9,7 @@ cookie at all (the privacy notice says so) and an answer left open for days stil
 submits, where a session-bound CSRF token would have expired after a few hours.
 
 Guessing is made useless by the token's 72 bits and by a per-client limit on lookups of
-unknown tokens (``SURVEY_MISS_RATE_LIMIT``), on top of the general per-client limit.
+unknown tokens (``SURVEY_MISS_RATE_LIMIT``), on top of a per-client budget of writes.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _is_citizen_request() -> bool:
     return request.blueprint == bp.name
 
 
-GENERAL_SCOPE = "citizen"
+WRITE_SCOPE = "citizen"
 MISS_SCOPE = "citizen-token-miss"
 
 
@@ -87,7 +87,7 @@ MISS_SCOPE = "citizen-token-miss"
 
 
 def _limits() -> tuple[tuple[RateLimitItem, ...], tuple[RateLimitItem, ...]] | None:
-    """The parsed (general, miss) limits of this app, or None when rate limiting is off."""
+    """The parsed (writes, misses) limits of this app, or None when rate limiting is off."""
     config = current_app.config
     if not config.get("RATELIMIT_ENABLED", True):
         return None
@@ -115,14 +115,14 @@ def _over_limit(*, write: bool) -> ResponseReturnValue | None:
     limits = _limits()
     if limits is None:
         return None
-    general, miss = limits
+    writes, misses = limits
     strategy = limiter.limiter
-    for item in miss:
+    for item in misses:
         if not strategy.test(item, *_identifiers(MISS_SCOPE)):
             return _too_many_requests(item)
     if write:
-        for item in general:
-            if not strategy.hit(item, *_identifiers(GENERAL_SCOPE)):
+        for item in writes:
+            if not strategy.hit(item, *_identifiers(WRITE_SCOPE)):
                 return _too_many_requests(item)
     return None
 
