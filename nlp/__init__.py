@@ -6,13 +6,15 @@ on first use and cached per process (see ``get_default_analyzer``).
 
 from nlp.analysis import Analyzer, CommentAnalysis, UrgencyFlag, get_default_analyzer
 from nlp.normalize import normalize_text
-from nlp.taxonomy import load_taxonomy
+from nlp.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
 from nlp.tokenizer import segment
 
 __all__ = [
     "Analyzer",
     "CommentAnalysis",
+    "Taxonomy",
     "UrgencyFlag",
+    "default_taxonomy",
     "get_default_analyzer",
     "load_taxonomy",
     "normalize_text",

@@ -49,6 +49,16 @@ class Taxonomy:
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:8]
 
+    def to_json(self) -> dict[str, object]:
+        """The JSON form :meth:`from_json` reads (what an edited taxonomy is stored as)."""
+        return {
+            "version": self.version,
+            "fallback": self.fallback,
+            "categories": [
+                {"name": c.name, "description": c.description, "seeds": list(c.seeds)} for c in self.categories
+            ],
+        }
+
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Taxonomy:
         """Build a taxonomy from its JSON form, validating what an editor may get wrong."""

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from nlp import Analyzer, CommentAnalysis, get_default_analyzer
+from nlp import Analyzer, CommentAnalysis, Taxonomy, default_taxonomy, get_default_analyzer
 from surveys.models import Analysis, Response, Survey
 from surveys.settings import Settings
 from surveys.triage import open_ticket_if_needed
@@ -17,10 +17,14 @@ from surveys.triage import open_ticket_if_needed
 log = logging.getLogger(__name__)
 
 
-def load_analyzer(settings: Settings) -> Analyzer:
-    """The deployment's model (``MINYI_NLP_MODEL_DIR``, written by ``minyi nlp train``) or the shipped one."""
-    if settings.nlp_model_dir:
-        return Analyzer.load(settings.nlp_model_dir)
+def load_analyzer(settings: Settings, taxonomy: Taxonomy | None = None) -> Analyzer:
+    """The deployment's model (``MINYI_NLP_MODEL_DIR``, written by ``minyi nlp train``) or the shipped one.
+
+    ``taxonomy`` is the one in force (:func:`surveys.taxonomies.current_taxonomy`);
+    None means the shipped default.
+    """
+    if settings.nlp_model_dir or (taxonomy is not None and taxonomy != default_taxonomy()):
+        return Analyzer.load(settings.nlp_model_dir, taxonomy=taxonomy)
     return get_default_analyzer()
 
 

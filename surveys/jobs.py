@@ -12,12 +12,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from nlp import Analyzer, get_default_analyzer
-from surveys.analysis import analyze_pending_responses
+from nlp import Analyzer, Taxonomy
+from surveys.analysis import analyze_pending_responses, load_analyzer
 from surveys.db import utcnow
 from surveys.dispatch import DispatchReport, dispatch_due_surveys, mark_lost_claims
 from surveys.dispatch_settings import DispatchSettings, load_dispatch_settings
@@ -27,6 +26,7 @@ from surveys.planning import PlanningReport, plan_due_cases
 from surveys.reminders import ReminderReport, queue_due_reminders
 from surveys.settings import Settings
 from surveys.sms.base import SmsProvider
+from surveys.taxonomies import current_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,18 @@ class JobContext:
     session_factory: sessionmaker[Session]
     provider: SmsProvider
     settings: Settings
-    analyzer_factory: Callable[[], Analyzer] = field(default=get_default_analyzer)
     dispatch_settings: DispatchSettings = field(default_factory=load_dispatch_settings)
+    _analyzer: tuple[Taxonomy, Analyzer] | None = field(default=None, init=False, repr=False)
 
-    @cached_property
-    def analyzer(self) -> Analyzer:
-        """The NLP analyzer, loaded on first use (not at scheduler start)."""
-        return self.analyzer_factory()
+    def analyzer_for(self, taxonomy: Taxonomy) -> Analyzer:
+        """The NLP analyzer with ``taxonomy``, loaded on first use (not at scheduler start).
+
+        One is kept: when an administrator saves a new taxonomy, the next analysis run
+        loads an analyzer with it and the old one is dropped.
+        """
+        if self._analyzer is None or self._analyzer[0] != taxonomy:
+            self._analyzer = (taxonomy, load_analyzer(self.settings, taxonomy))
+        return self._analyzer[1]
 
     @property
     def send_rate(self) -> float | None:
@@ -86,7 +91,8 @@ def mark_lost_claims_job(ctx: JobContext, now: dt.datetime | None = None) -> int
 def analyze_responses_job(ctx: JobContext, now: dt.datetime | None = None) -> int:
     """Analyse new answers and open their tickets."""
     with ctx.session_factory.begin() as session:
-        return analyze_pending_responses(session, ctx.analyzer, now or utcnow())
+        analyzer = ctx.analyzer_for(current_taxonomy(session))
+        return analyze_pending_responses(session, analyzer, now or utcnow())
 
 
 def expire_surveys_job(ctx: JobContext, now: dt.datetime | None = None) -> int:

@@ -83,9 +83,11 @@ def rescore_command(model_dir: Path | None) -> None:
     """Re-analyse every answer whose current analysis came from another model version."""
     from nlp import Analyzer
     from surveys.analysis import load_analyzer, rescore_responses
+    from surveys.taxonomies import current_taxonomy
 
     settings = load_settings()
-    analyzer = Analyzer.load(model_dir) if model_dir else load_analyzer(settings)
     with make_session_factory(make_engine(settings.database_url)).begin() as session:
+        taxonomy = current_taxonomy(session)
+        analyzer = Analyzer.load(model_dir, taxonomy=taxonomy) if model_dir else load_analyzer(settings, taxonomy)
         count = rescore_responses(session, analyzer, utcnow())
     click.echo(f"rescored={count} model={analyzer.model_version}")

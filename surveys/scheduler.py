@@ -8,14 +8,12 @@ store (which APScheduler's FAQ says cannot be shared between processes).
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from surveys.analysis import load_analyzer
 from surveys.db import make_engine, make_session_factory, utcnow
 from surveys.dispatch_settings import load_dispatch_settings
 from surveys.jobs import TICK_JOBS, JobContext
@@ -34,7 +32,6 @@ def build_context(settings: Settings) -> JobContext:
         provider=make_provider(settings, dispatch_settings),
         settings=settings,
         dispatch_settings=dispatch_settings,
-        analyzer_factory=functools.partial(load_analyzer, settings),
     )
 
 

@@ -7,6 +7,7 @@ from surveys.models.policies import DispatchPolicy
 from surveys.models.responses import Analysis, Channel, Response
 from surveys.models.sms import ReplyOutcome, SendRateCursor, SmsDirection, SmsKind, SmsMessage, SmsSendStatus
 from surveys.models.surveys import Survey
+from surveys.models.taxonomy import TaxonomyRevision
 from surveys.models.tickets import Ticket, TicketEvent, TicketPriority
 from surveys.models.units import ApiKey, Role, Unit, UnitLevel, User
 
@@ -33,6 +34,7 @@ __all__ = [
     "SmsMessage",
     "SmsSendStatus",
     "Survey",
+    "TaxonomyRevision",
     "Ticket",
     "TicketEvent",
     "TicketPriority",

@@ -64,7 +64,7 @@ class Analysis(Base):
     urgency_flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     is_urgent: Mapped[bool] = mapped_column(default=False)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
-    model_version: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(160))
     is_current: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -1,15 +1,29 @@
-"""The dispatch policy form: every field optional, blank meaning "inherit"."""
+"""The administrators' forms: the dispatch policy (blank means "inherit") and the taxonomy."""
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectMultipleField, TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from nlp import Taxonomy
 from surveys.models import CASE_CATEGORY_LABELS, CaseCategory
 from surveys.policy import PolicyOverrides
+from surveys.taxonomies import MAX_CATEGORIES, CategoryDraft
 
 
 class CheckboxListField(SelectMultipleField):
@@ -55,3 +69,59 @@ class DispatchPolicyForm(FlaskForm):
         chosen = tuple(CaseCategory(c) for c in self.excluded_categories.data or ())
         values["excluded_categories"] = chosen if self.override_categories.data else None
         return PolicyOverrides(**values)
+
+
+#: What separates seed phrases in the box: new lines, or the usual Chinese and Latin commas.
+SEED_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
+
+
+def _strip(value: str | None) -> str:
+    return (value or "").strip()
+
+
+class CategoryRowForm(Form):
+    """One category of the taxonomy form (a sub-form: the page's CSRF token covers it)."""
+
+    name = StringField("类别名称", filters=[_strip])
+    description = StringField("说明", filters=[_strip])
+    seeds = TextAreaField("关键词（每行一个，或用顿号、逗号分隔）")
+    remove = BooleanField("删除此类别")
+
+    def draft(self) -> CategoryDraft:
+        """The row as the taxonomy service takes it."""
+        seeds = tuple(seed.strip() for seed in SEED_SEPARATORS.split(self.seeds.data or "") if seed.strip())
+        return CategoryDraft(name=self.name.data or "", description=self.description.data or "", seeds=seeds)
+
+    def is_blank(self) -> bool:
+        """An untouched empty row (the form always offers one for a new category)."""
+        return not (self.name.data or self.description.data or _strip(self.seeds.data))
+
+
+class TaxonomyForm(FlaskForm):
+    """The whole taxonomy, one row per category, plus an empty row to add one."""
+
+    categories = FieldList(FormField(CategoryRowForm), min_entries=1, max_entries=MAX_CATEGORIES + 1)
+
+    @classmethod
+    def from_taxonomy(cls, taxonomy: Taxonomy) -> TaxonomyForm:
+        """A form showing ``taxonomy`` (a GET), with one empty row at the end."""
+        rows = [
+            {"name": category.name, "description": category.description, "seeds": "\n".join(category.seeds)}
+            for category in taxonomy.categories
+        ]
+        return cls(data={"categories": [*rows, {}]})
+
+    def kept_rows(self) -> list[CategoryRowForm]:
+        """The rows to save: neither ticked for removal nor left blank."""
+        rows: list[CategoryRowForm] = [entry.form for entry in self.categories]
+        return [row for row in rows if not row.remove.data and not row.is_blank()]
+
+    def show_errors(self, rows: list[CategoryRowForm], errors: dict[str, str]) -> None:
+        """Attach the service's errors (keyed by position among ``rows``) to their fields."""
+        for key, reason in errors.items():
+            _, position, name = key.split("-", 2)
+            index = int(position)
+            if index < len(rows):
+                getattr(rows[index], name).errors = [reason]
+            else:
+                self.form_errors.append(reason)

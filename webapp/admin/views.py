@@ -1,7 +1,8 @@
-"""The dispatch policy (deployment-wide and per unit) and the surveys that need a person.
+"""The administrators' pages: dispatch policy, surveys that need a person, complaint categories.
 
-Administrators see and change only their own subtree; the deployment-wide policy
-belongs to administrators of a top-level unit.
+The dispatch policy is deployment-wide and per unit. Administrators see and change only
+their own subtree; the deployment-wide policy and the taxonomy (one for the whole
+deployment) belong to administrators of a top-level unit.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from surveys.policy_admin import (
 )
 from surveys.settings import Settings
 from surveys.skip_reasons import SKIP_REASON_LABELS
+from surveys.taxonomies import TaxonomyValidationError, current_revision, current_taxonomy, save_taxonomy
 from surveys.units import subtree_units
-from webapp.admin.forms import DispatchPolicyForm
+from webapp.admin.forms import DispatchPolicyForm, TaxonomyForm
 from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.security import current_staff, roles_required
@@ -159,3 +161,38 @@ def dispatch_problems() -> str:
     """Surveys whose sending failed or whose outcome is unknown, for a person to check."""
     surveys = problem_surveys(get_session(), current_staff().scope_unit, clock_now() - RECENT)
     return render_template("admin/problems.html", surveys=surveys, status_labels=STATUS_LABELS)
+
+
+@bp.route("/taxonomy", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def taxonomy() -> Response | tuple[str, int]:
+    """The complaint categories in force; administrators of a top-level unit edit them."""
+    session = get_session()
+    current = current_taxonomy(session)
+    editable = _may_edit_deployment()
+    if request.method == "POST" and not editable:
+        abort(403)
+    form = TaxonomyForm() if request.method == "POST" else TaxonomyForm.from_taxonomy(current)
+    status = 200
+    if form.validate_on_submit():
+        rows = form.kept_rows()
+        try:
+            saved = save_taxonomy(session, [row.draft() for row in rows], current_staff().db_user(), clock_now())
+        except TaxonomyValidationError as exc:
+            session.rollback()
+            form.show_errors(rows, exc.errors)
+            status = 400
+        else:
+            session.commit()
+            flash("已保存，之后的评价按新的类别分析" if saved else "没有改动", "success")
+            return redirect(url_for("admin.taxonomy"))
+    elif form.errors:
+        status = 400
+    page = render_template(
+        "admin/taxonomy.html",
+        form=form,
+        fallback=current.fallback,
+        revision=current_revision(session),
+        editable=editable,
+    )
+    return page, status

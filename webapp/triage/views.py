@@ -8,11 +8,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from nlp import load_taxonomy
 from surveys.errors import InvalidTransitionError, ValidationError
 from surveys.exports import XLSX_MIMETYPE, tickets_workbook
 from surveys.models import Role, Ticket
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
+from surveys.taxonomies import current_taxonomy
 from surveys.triage import (
     add_ticket_note,
     change_ticket_status,
@@ -46,7 +46,7 @@ def _forms(ticket: Ticket) -> dict[str, object]:
         SelectChoice(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[ticket.status])
     ]
     category_form = CategoryForm(prefix="category", category=ticket.category)
-    category_form.category.choices = [SelectChoice(name) for name in load_taxonomy().names]
+    category_form.category.choices = [SelectChoice(name) for name in current_taxonomy(get_session()).names]
     return {
         "status_form": status_form,
         "note_form": NoteForm(prefix="note"),
@@ -164,7 +164,7 @@ def change_category(ticket_id: int) -> Response | tuple[str, int]:
             form.category.data or "",
             current_staff().db_user(),
             clock_now(),
-            load_taxonomy().names,
+            current_taxonomy(get_session()).names,
         ),
     )
 
