@@ -6,11 +6,12 @@ on first use and cached per process (see ``get_default_analyzer``).
 
 from nlp.analysis import Analyzer, CommentAnalysis, UrgencyFlag, get_default_analyzer
 from nlp.normalize import normalize_text
-from nlp.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
+from nlp.taxonomy import Category, Taxonomy, default_taxonomy, load_taxonomy
 from nlp.tokenizer import segment
 
 __all__ = [
     "Analyzer",
+    "Category",
     "CommentAnalysis",
     "Taxonomy",
     "UrgencyFlag",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nlp import Taxonomy, default_taxonomy
+from nlp import Category, Taxonomy, default_taxonomy
 from surveys.audit import record_audit
 from surveys.errors import ValidationError
 from surveys.models import TaxonomyRevision, User
@@ -30,15 +29,6 @@ MAX_SEEDS = 100
 MAX_SEED_CHARS = 20
 #: Joins two categories in labels (``服务态度|出警速度``, see docs/nlp.md): not in a name.
 LABEL_SEPARATOR = "|"
-
-
-@dataclass(frozen=True)
-class CategoryDraft:
-    """One category as an administrator submitted it."""
-
-    name: str
-    description: str
-    seeds: tuple[str, ...]
 
 
 class TaxonomyValidationError(ValidationError):
@@ -67,7 +57,7 @@ def _field(position: int, name: str) -> str:
     return f"categories-{position}-{name}"
 
 
-def validate_drafts(drafts: Sequence[CategoryDraft], fallback: str) -> None:
+def validate_drafts(drafts: Sequence[Category], fallback: str) -> None:
     """Raise :class:`TaxonomyValidationError` listing every problem of ``drafts``."""
     errors: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -100,7 +90,7 @@ def validate_drafts(drafts: Sequence[CategoryDraft], fallback: str) -> None:
 
 
 def save_taxonomy(
-    session: Session, drafts: Sequence[CategoryDraft], actor: User, now: dt.datetime
+    session: Session, drafts: Sequence[Category], actor: User, now: dt.datetime
 ) -> TaxonomyRevision | None:
     """Validate and store ``drafts`` as the taxonomy in force, audited; None if nothing changed.
 

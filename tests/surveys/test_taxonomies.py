@@ -9,20 +9,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from nlp import default_taxonomy
+from nlp import Category, default_taxonomy
 from surveys.answers import store_answer, validate_answer
 from surveys.jobs import JobContext, analyze_responses_job
 from surveys.models import Analysis, AuditEntry, Channel, Response, Role, Survey, TaxonomyRevision, User
 from surveys.settings import Settings
 from surveys.sms.console import ConsoleSmsProvider
-from surveys.taxonomies import CategoryDraft, TaxonomyValidationError, current_taxonomy, save_taxonomy
+from surveys.taxonomies import TaxonomyValidationError, current_taxonomy, save_taxonomy
 
-NOISE = CategoryDraft("噪音扰民", "夜间施工、广场舞等噪音", ("噪音", "吵得睡不着"))
+NOISE = Category("噪音扰民", "夜间施工、广场舞等噪音", ("噪音", "吵得睡不着"))
 
 
-def drafts_of_default(*extra: CategoryDraft) -> list[CategoryDraft]:
-    taxonomy = default_taxonomy()
-    categories = [CategoryDraft(c.name, c.description, c.seeds) for c in taxonomy.categories]
+def drafts_of_default(*extra: Category) -> list[Category]:
+    categories = list(default_taxonomy().categories)
     return [*categories[:-1], *extra, categories[-1]]  # the fallback stays last
 
 
@@ -62,7 +61,7 @@ def test_saving_the_same_categories_again_stores_nothing(session: Session, admin
 
 
 def test_seeds_are_deduplicated_in_their_order(session: Session, admin: User, now: dt.datetime):
-    save_taxonomy(session, drafts_of_default(CategoryDraft("噪音扰民", "", ("噪音", "扰民", "噪音"))), admin, now)
+    save_taxonomy(session, drafts_of_default(Category("噪音扰民", "", ("噪音", "扰民", "噪音"))), admin, now)
     [noise] = [c for c in current_taxonomy(session).categories if c.name == "噪音扰民"]
     assert noise.seeds == ("噪音", "扰民")
 
@@ -70,17 +69,17 @@ def test_seeds_are_deduplicated_in_their_order(session: Session, admin: User, no
 @pytest.mark.parametrize(
     ("drafts", "field", "reason"),
     [
-        (drafts_of_default(CategoryDraft("", "", ("噪音",))), "categories-7-name", "请填写类别名称"),
-        (drafts_of_default(CategoryDraft("服务态度", "", ())), "categories-7-name", "与第 1 个类别重名"),
-        (drafts_of_default(CategoryDraft("态度|速度", "", ())), "categories-7-name", "不能包含"),
-        (drafts_of_default(CategoryDraft("噪音扰民" * 4, "", ())), "categories-7-name", "最多 12 个字"),
-        (drafts_of_default(CategoryDraft("噪音扰民", "", ("噪" * 21,))), "categories-7-seeds", "最多 20 个字"),
+        (drafts_of_default(Category("", "", ("噪音",))), "categories-7-name", "请填写类别名称"),
+        (drafts_of_default(Category("服务态度", "", ())), "categories-7-name", "与第 1 个类别重名"),
+        (drafts_of_default(Category("态度|速度", "", ())), "categories-7-name", "不能包含"),
+        (drafts_of_default(Category("噪音扰民" * 4, "", ())), "categories-7-name", "最多 12 个字"),
+        (drafts_of_default(Category("噪音扰民", "", ("噪" * 21,))), "categories-7-seeds", "最多 20 个字"),
         (drafts_of_default()[:-1], "categories-7-name", "必须保留兜底类别"),
-        ([CategoryDraft("其他", "", ())], "categories-0-name", "至少还要有一个类别"),
+        ([Category("其他", "", ())], "categories-0-name", "至少还要有一个类别"),
     ],
 )
 def test_bad_taxonomies_are_refused_with_the_row_and_field(
-    session: Session, admin: User, now: dt.datetime, drafts: list[CategoryDraft], field: str, reason: str
+    session: Session, admin: User, now: dt.datetime, drafts: list[Category], field: str, reason: str
 ):
     with pytest.raises(TaxonomyValidationError) as raised:
         save_taxonomy(session, drafts, admin, now)

@@ -20,10 +20,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from nlp import Taxonomy
+from nlp import Category, Taxonomy
 from surveys.models import CASE_CATEGORY_LABELS, CaseCategory
 from surveys.policy import PolicyOverrides
-from surveys.taxonomies import MAX_CATEGORIES, CategoryDraft
+from surveys.taxonomies import MAX_CATEGORIES
 
 
 class CheckboxListField(SelectMultipleField):
@@ -87,10 +87,10 @@ class CategoryRowForm(Form):
     seeds = TextAreaField("关键词（每行一个，或用顿号、逗号分隔）")
     remove = BooleanField("删除此类别")
 
-    def draft(self) -> CategoryDraft:
+    def draft(self) -> Category:
         """The row as the taxonomy service takes it."""
         seeds = tuple(seed.strip() for seed in SEED_SEPARATORS.split(self.seeds.data or "") if seed.strip())
-        return CategoryDraft(name=self.name.data or "", description=self.description.data or "", seeds=seeds)
+        return Category(name=self.name.data or "", description=self.description.data or "", seeds=seeds)
 
     def is_blank(self) -> bool:
         """An untouched empty row (the form always offers one for a new category)."""
