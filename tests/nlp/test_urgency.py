@@ -25,6 +25,8 @@ def kinds(text: str) -> set[str]:
         ("我又被丈夫打了", "domestic_violence"),
         ("办案民警索要好处费", "integrity"),
         ("听说对方给民警送了烟酒", "integrity"),
+        ("他说不罚款也可以，就看你怎么表示", "integrity"),  # leniency on a condition
+        ("民警暗里让我们出点“心意”", "integrity"),  # a quoted euphemism for money
         ("再不处理我就去北京上访", "escalation"),
         ("我要找媒体曝光", "escalation"),
         ("你们不管我就自己去找他算账", "escalation"),
@@ -48,6 +50,7 @@ def test_flag_carries_label_and_evidence() -> None:
         "民警打电话告诉我结果了",
         "非常满意，出警很快",
         "送礼都不收，很正派",
+        "调解时对方拿出诚意赔偿了",
     ],
 )
 def test_no_flag(text: str) -> None:
