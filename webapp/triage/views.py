@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -46,13 +46,25 @@ def _forms(ticket: Ticket) -> dict[str, object]:
         SelectChoice(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[ticket.status])
     ]
     category_form = CategoryForm(prefix="category", category=ticket.category)
-    category_form.category.choices = [SelectChoice(name) for name in current_taxonomy(get_session()).names]
+    category_form.category.choices = _category_choices(ticket.category, current_taxonomy(get_session()).names)
     return {
         "status_form": status_form,
         "note_form": NoteForm(prefix="note"),
         "category_form": category_form,
         "phone_form": RevealPhoneForm(prefix="phone"),
     }
+
+
+def _category_choices(current: str | None, names: Sequence[str]) -> list[SelectChoice]:
+    """The taxonomy's categories, for the handler's select.
+
+    A ticket's category that an administrator has since removed is shown as its current
+    value, marked and not choosable again.
+    """
+    choices = [SelectChoice(name) for name in names]
+    if current and current not in names:
+        choices.insert(0, SelectChoice(current, f"{current}（已停用）", render_kw={"disabled": True}))
+    return choices
 
 
 def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **forms: object) -> tuple[str, int]:

@@ -120,3 +120,28 @@ def test_the_fallback_cannot_be_dropped(client: FlaskClient, session: Session, c
     assert response.status_code == 400
     assert "必须保留兜底类别“其他”" in response.get_data(as_text=True)
     assert _revisions(session) == 0
+
+
+def test_a_ticket_keeps_showing_a_removed_category_but_cannot_be_given_it_again(
+    client: FlaskClient,
+    session: Session,
+    city_admin: User,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[[Unit], Ticket],
+):
+    ticket = make_ticket(tree.east_station)
+    ticket.category = "廉洁问题"
+    session.flush()
+    assert client.post("/admin/taxonomy", data=taxonomy_form(remove=("廉洁问题",))).status_code == 302
+
+    auth.login(make_user(Role.HANDLER, tree.east).username)
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert '<option disabled selected value="廉洁问题">廉洁问题（已停用）</option>' in page
+    refused = client.post(f"/triage/{ticket.id}/category", data={"category-category": "廉洁问题"})
+    assert refused.status_code == 400
+    assert "未知的类别" in refused.get_data(as_text=True)
+    assert client.post(f"/triage/{ticket.id}/category", data={"category-category": "服务态度"}).status_code == 302
+    session.refresh(ticket)
+    assert ticket.category == "服务态度"
