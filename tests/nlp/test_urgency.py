@@ -19,6 +19,8 @@ def kinds(text: str) -> set[str]:
         ("这事不解决我跟他同归于尽", "threat"),
         ("钱都被骗光了，我不想活了", "self_harm"),
         ("真想从楼上跳下去", "self_harm"),
+        ("安眠药我已经攒了一瓶", "self_harm"),
+        ("去年划过手腕，这回不想再拖累家里", "self_harm"),
         ("那个辅警动手打人", "violence"),
         ("他们把我按在地上", "violence"),
         ("老公喝了酒就打我", "domestic_violence"),
@@ -29,6 +31,9 @@ def kinds(text: str) -> set[str]:
         ("民警暗里让我们出点“心意”", "integrity"),  # a quoted euphemism for money
         ("再不处理我就去北京上访", "escalation"),
         ("我要找媒体曝光", "escalation"),
+        ("几户人家准备联名反映", "escalation"),
+        ("派出所管不了我们就到上面去告", "escalation"),
+        ("辅警在我店里吃饭从来不给钱", "integrity"),
         ("你们不管我就自己去找他算账", "escalation"),
     ],
 )
@@ -51,6 +56,7 @@ def test_flag_carries_label_and_evidence() -> None:
         "非常满意，出警很快",
         "送礼都不收，很正派",
         "调解时对方拿出诚意赔偿了",
+        "群众联名送来锦旗",
     ],
 )
 def test_no_flag(text: str) -> None:
