@@ -26,7 +26,7 @@ from nlp.urgency import UrgencyFlag, UrgencyNet, default_urgency_screen
 
 if TYPE_CHECKING:
     from nlp.features import Featurizer
-    from nlp.linear import LinearTextModel
+    from nlp.linear import LinearTextModel, SharedVocabulary
 
 __all__ = ["Analyzer", "CommentAnalysis", "UrgencyFlag", "get_default_analyzer"]
 
@@ -76,11 +76,16 @@ class Analyzer:
         self._lexicon = default_lexicon_scorer()
         self._urgency = default_urgency_screen()
         self._urgency_net = UrgencyNet(urgency_model, self._urgency.labels) if urgency_model else None
+        models = [model for model in (sentiment_model, category_model, urgency_model) if model is not None]
         self._featurizer = featurizer
-        if featurizer is None and (sentiment_model or category_model or urgency_model):
-            from nlp.features import Featurizer  # lazy: avoids an import cycle
+        self._vocabulary: SharedVocabulary | None = None
+        if models:
+            from nlp.features import FeatureConfig, Featurizer  # lazy: avoids an import cycle
+            from nlp.linear import SharedVocabulary
 
-            self._featurizer = Featurizer()
+            if featurizer is None:
+                self._featurizer = Featurizer(FeatureConfig.covering([model.config for model in models]))
+            self._vocabulary = SharedVocabulary(models)
         sentiment_version = sentiment_model.version if sentiment_model else RULES_VERSION
         category_version = category_model.version if category_model else f"seeds-{self.taxonomy.version}"
         urgency_version = self._urgency.version
@@ -127,13 +132,17 @@ class Analyzer:
         flags = self._urgency.screen(normalized)
         features = None
         if self._featurizer is not None:
-            features = self._featurizer.features(normalized, words, lexicon, len(flags))
-        if not flags and self._urgency_net is not None and features is not None and normalized:
-            model_flag = self._urgency_net.flag(normalized, features, self._clause_features)
+            kinds = [flag.kind for flag in flags]
+            features = self._featurizer.features(normalized, words, lexicon, len(flags), kinds)
+        decisions = None
+        if features is not None and self._vocabulary is not None:
+            decisions = self._vocabulary.decide(features)
+        if not flags and self._urgency_net is not None and decisions is not None and normalized:
+            model_flag = self._urgency_net.flag(normalized, decisions, self._clause_features)
             if model_flag is not None:
                 flags = (model_flag,)
-        sentiment = self._sentiment.score(lexicon, features)
-        categories = self._category.classify(normalized, features) if normalized else ()
+        sentiment = self._sentiment.score(lexicon, decisions)
+        categories = self._category.classify(normalized, decisions) if normalized else ()
         return CommentAnalysis(
             sentiment_score=sentiment.score,
             sentiment_label=sentiment.label,

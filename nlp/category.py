@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nlp.features import Features
-    from nlp.linear import LinearTextModel
+    from nlp.linear import LinearTextModel, ModelInput
     from nlp.taxonomy import Taxonomy
 
 # The runner-up is reported as a second category when the model gives it at least this
@@ -60,7 +59,7 @@ class CategoryClassifier:
         return hits
 
     def scores(
-        self, text: str, features: Features | None = None, hits: dict[str, int] | None = None
+        self, text: str, features: ModelInput | None = None, hits: dict[str, int] | None = None
     ) -> dict[str, float]:
         """Per-category scores in [0, 1], restricted to the taxonomy's categories."""
         if hits is None:
@@ -76,7 +75,7 @@ class CategoryClassifier:
                 scores[name] = max(scores.get(name, 0.0), UNKNOWN_CATEGORY_SEED_SCORE)
         return scores
 
-    def classify(self, text: str, features: Features | None = None) -> tuple[str, ...]:
+    def classify(self, text: str, features: ModelInput | None = None) -> tuple[str, ...]:
         """Return the main category and, if likely enough, a second; the fallback if none fits."""
         seeded = self.seed_hits(text)
         scores = self.scores(text, features, seeded)

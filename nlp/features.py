@@ -43,6 +43,27 @@ class FeatureConfig:
         return asdict(self)
 
     @classmethod
+    def covering(cls, configs: Sequence[FeatureConfig]) -> FeatureConfig:
+        """The smallest configuration that extracts every feature each of ``configs`` uses.
+
+        Models only look up their own terms, so extra n-gram sizes cost a little time
+        and change nothing; the lexicon block, being scaled, must agree.
+        """
+        if not configs:
+            return cls()
+        scales = {config.lexicon_scale for config in configs if config.use_lexicon}
+        if len(scales) > 1:
+            raise ValueError(f"models disagree on the lexicon scale: {sorted(scales)}")
+        return cls(
+            char_min=min(config.char_min for config in configs),
+            char_max=max(config.char_max for config in configs),
+            word_min=min(config.word_min for config in configs),
+            word_max=max(config.word_max for config in configs),
+            use_lexicon=bool(scales),
+            lexicon_scale=scales.pop() if scales else cls.lexicon_scale,
+        )
+
+    @classmethod
     def from_json(cls, data: dict[str, object]) -> FeatureConfig:
         """Read the stored form, ignoring keys from newer versions."""
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
@@ -82,8 +103,15 @@ class Featurizer:
                 counts[gram] = counts.get(gram, 0.0) + 1.0
         return counts
 
-    def lexicon_features(self, text: str, lexicon: LexiconResult, urgency_flags: int = 0) -> dict[str, float]:
-        """Dense features from the rule engine, squashed to [-1, 1] and scaled."""
+    def lexicon_features(
+        self, text: str, lexicon: LexiconResult, urgency_flags: int = 0, urgency_kinds: Sequence[str] = ()
+    ) -> dict[str, float]:
+        """Dense features from the rule engine, squashed to [-1, 1] and scaled.
+
+        ``urgency_kinds`` are the kinds the urgency rules flagged (``integrity``, …): an
+        integrity allegation is a 廉洁问题 complaint, officer violence an 执法规范 one,
+        whatever else the comment says.
+        """
         scale = self.config.lexicon_scale
         positive = sum(hit.value for hit in lexicon.hits if hit.value > 0)
         negative = sum(hit.value for hit in lexicon.hits if hit.value < 0)
@@ -101,12 +129,20 @@ class Featurizer:
             "neutral_reply": 1.0 if lexicon.is_neutral_reply else 0.0,
             "no_hit": 0.0 if lexicon.hits else 1.0,
             "short": 1.0 if len(text) <= 4 else 0.0,
+            # One- to four-character replies give the n-grams little to go on, so the
+            # rule score of a short reply (不好, 不规范, 牛) gets a weight of its own.
+            "short_score": _tanh_half(lexicon.score) if len(text) <= 4 else 0.0,
             "after_contrast": _tanh_half(lexicon.after_contrast or 0.0),
             "question": 1.0 if lexicon.is_question else 0.0,
             "suggestion": 1.0 if lexicon.is_suggestion else 0.0,
             "urgent": min(1.0, float(urgency_flags)),
+            "sarcasm": 1.0 if lexicon.is_sarcasm else 0.0,
+            "rated": 0.0 if lexicon.rating is None else 1.0,
+            "rating": lexicon.rating or 0.0,
             "digits": 1.0 if text and all(ch.isdigit() or not ch.isalnum() for ch in text) else 0.0,
         }
+        for kind in urgency_kinds:
+            features[f"urgent_{kind}"] = 1.0
         return {name: value * scale for name, value in features.items() if value}
 
     def features(
@@ -115,6 +151,7 @@ class Featurizer:
         words: Sequence[str],
         lexicon: LexiconResult | None,
         urgency_flags: int = 0,
+        urgency_kinds: Sequence[str] = (),
     ) -> Features:
         """All blocks for one comment; ``text`` must already be normalised."""
         blocks: Features = {
@@ -122,5 +159,5 @@ class Featurizer:
             WORD_BLOCK: self.word_ngrams(words),
         }
         if self.config.use_lexicon and lexicon is not None:
-            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon, urgency_flags)
+            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon, urgency_flags, urgency_kinds)
         return blocks

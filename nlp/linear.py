@@ -9,11 +9,13 @@ vectorisers, which matters for thousands of comments per second.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from nlp.features import LEXICON_BLOCK, SPARSE_BLOCKS, FeatureConfig, Features
 
@@ -95,17 +97,19 @@ class LinearTextModel:
                     values.append(value)
         return columns, values
 
-    def decision(self, features: Features) -> list[float]:
+    def decision(self, features: ModelInput) -> list[float]:
         """Raw linear scores, one per coefficient row."""
         import numpy as np  # lazy: numpy is loaded with the model, not with nlp
 
+        if isinstance(features, JointDecisions):
+            return features.of(self)
         columns, values = self.vectorize(features)
         scores = self.intercept.copy()
         if columns:
             scores += self.coef[:, columns] @ np.asarray(values)
         return [float(s) for s in scores]
 
-    def predict_proba(self, features: Features) -> dict[str, float]:
+    def predict_proba(self, features: ModelInput) -> dict[str, float]:
         """Class probabilities (multi-label: independent per class, not summing to 1)."""
         scores = self.decision(features)
         if self.multilabel:
@@ -175,6 +179,113 @@ class LinearTextModel:
             intercept=intercept,
             metadata=dict(header.get("metadata", {})),
         )
+
+
+class SharedVocabulary:
+    """Several models over the same features, scored together.
+
+    Every comment goes through up to three linear models (sentiment, category, urgency)
+    whose vocabularies overlap almost entirely. Scoring them one by one looks every
+    n-gram up three times in Python, the analysis path's largest cost. Here each n-gram
+    is looked up once in the union of the vocabularies, and all models' decision values
+    come from one product per block, with each model's IDF folded into its columns and
+    its per-block L2 norm taken over its own terms only, so the values are those of
+    :meth:`LinearTextModel.decision` up to rounding.
+    """
+
+    def __init__(self, models: Sequence[LinearTextModel]) -> None:
+        """Build the union tables; ``models`` must not change afterwards."""
+        import numpy as np
+
+        self.models = tuple(models)
+        widths = [len(model.intercept) for model in self.models]
+        bounds = np.cumsum([0, *widths])
+        self._rows = [(int(start), int(stop)) for start, stop in itertools.pairwise(bounds)]
+        # Which model each decision row belongs to, to apply that model's norms.
+        self._row_model = np.repeat(np.arange(len(self.models)), widths)
+        self._intercept = np.concatenate([model.intercept for model in self.models])
+        self._index: dict[str, dict[str, int]] = {}
+        # Per block: (terms × all rows) coefficients times IDF, and (terms × models) IDF².
+        self._weights: dict[str, npt.NDArray[np.float64]] = {}
+        self._idf_squared: dict[str, npt.NDArray[np.float64]] = {}
+        for block in (*SPARSE_BLOCKS, LEXICON_BLOCK):
+            index: dict[str, int] = {}
+            for model in self.models:
+                for term in model.terms.get(block, []):
+                    index.setdefault(term, len(index))
+            weights = np.zeros((len(index), int(bounds[-1])))
+            idf_squared = np.zeros((len(index), len(self.models)))
+            for position, (model, (start, stop)) in enumerate(zip(self.models, self._rows, strict=True)):
+                lookup = model._lookup[block]
+                if not lookup:
+                    continue
+                terms = np.fromiter((index[term] for term in lookup), dtype=np.intp, count=len(lookup))
+                columns = np.fromiter((entry[0] for entry in lookup.values()), dtype=np.intp, count=len(lookup))
+                idf = np.fromiter((entry[1] for entry in lookup.values()), dtype=np.float64, count=len(lookup))
+                if block == LEXICON_BLOCK:
+                    idf = np.ones_like(idf)  # dense features are used as they are
+                weights[terms, start:stop] = (model.coef[:, columns] * idf).T
+                idf_squared[terms, position] = idf * idf
+            self._index[block] = index
+            self._weights[block] = weights
+            self._idf_squared[block] = idf_squared
+
+    def decide(self, features: Features) -> JointDecisions:
+        """Every model's decision values for one comment's feature blocks."""
+        import numpy as np
+
+        values = self._intercept.copy()
+        for block in SPARSE_BLOCKS:
+            rows, counts = _look_up(self._index[block], features.get(block))
+            if not rows.size:
+                continue
+            tf = 1.0 + np.log(counts)  # sublinear, as in ``vectorize``
+            norms = np.sqrt((tf * tf) @ self._idf_squared[block][rows])
+            inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+            values += (tf @ self._weights[block][rows]) * inverse[self._row_model]
+        rows, dense = _look_up(self._index[LEXICON_BLOCK], features.get(LEXICON_BLOCK))
+        if rows.size:
+            values += dense @ self._weights[LEXICON_BLOCK][rows]
+        return JointDecisions(self, values.tolist())
+
+    def rows_of(self, model: LinearTextModel) -> tuple[int, int]:
+        """Where ``model``'s decision values sit in a :class:`JointDecisions`."""
+        for candidate, rows in zip(self.models, self._rows, strict=True):
+            if candidate is model:
+                return rows
+        raise KeyError(f"model {model.task} {model.version} is not in this vocabulary")
+
+
+@dataclass(frozen=True)
+class JointDecisions:
+    """The decision values of every model of a :class:`SharedVocabulary` for one comment."""
+
+    vocabulary: SharedVocabulary
+    values: list[float]
+
+    def of(self, model: LinearTextModel) -> list[float]:
+        """``model``'s decision values, as :meth:`LinearTextModel.decision` gives them."""
+        start, stop = self.vocabulary.rows_of(model)
+        return self.values[start:stop]
+
+
+# What a model scores: a comment's feature blocks, or its joint decision values.
+ModelInput: TypeAlias = Features | JointDecisions
+
+
+def _look_up(
+    index: dict[str, int], block: dict[str, float] | None
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Row numbers and values of a block's known features (the loops run in C)."""
+    import numpy as np
+
+    if not block:
+        return np.empty(0, dtype=np.intp), np.empty(0)
+    size = len(block)
+    rows = np.fromiter(map(index.get, block, itertools.repeat(-1)), dtype=np.intp, count=size)
+    values = np.fromiter(block.values(), dtype=np.float64, count=size)
+    known = rows >= 0
+    return rows[known], values[known]
 
 
 def _sigmoid(value: float) -> float:

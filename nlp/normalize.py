@@ -34,29 +34,29 @@ class _TradToSimp:
 
     def __init__(self, mapping: dict[str, str]) -> None:
         self._mapping = mapping
-        self._max_len = max(len(key) for key in mapping)
-        self._first_chars = frozenset(key[0] for key in mapping)
+        # Per first character, the lengths of the keys it starts, longest first: most
+        # characters start one or two phrase lengths, so few slices are tried.
+        lengths: dict[str, set[int]] = {}
+        for key in mapping:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {first: sorted(sizes, reverse=True) for first, sizes in lengths.items()}
 
     def convert(self, text: str) -> str:
         """Return ``text`` in Simplified characters (unchanged text is returned as is)."""
-        first_chars = self._first_chars
-        if not any(ch in first_chars for ch in text):
+        lengths = self._lengths
+        if lengths.keys().isdisjoint(text):
             return text
         mapping = self._mapping
         out: list[str] = []
         i = 0
         n = len(text)
         while i < n:
-            if text[i] in first_chars:
-                for size in range(min(self._max_len, n - i), 0, -1):
-                    replacement = mapping.get(text[i : i + size])
-                    if replacement is not None:
-                        out.append(replacement)
-                        i += size
-                        break
-                else:
-                    out.append(text[i])
-                    i += 1
+            for size in lengths.get(text[i], ()):
+                replacement = mapping.get(text[i : i + size]) if i + size <= n else None
+                if replacement is not None:
+                    out.append(replacement)
+                    i += size
+                    break
             else:
                 out.append(text[i])
                 i += 1

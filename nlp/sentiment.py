@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nlp.lexicon import LexiconResult
-    from nlp.linear import LinearTextModel
+    from nlp.linear import LinearTextModel, ModelInput
 
 LABELS = ("negative", "neutral", "positive")
 SHORT_LABELS = {"neg": "negative", "neu": "neutral", "pos": "positive"}
@@ -35,10 +35,13 @@ class SentimentScorer:
         """Use ``model`` when given, the lexicon rules otherwise."""
         self.model = model
 
-    def score(self, lexicon: LexiconResult, features: dict[str, dict[str, float]] | None) -> SentimentResult:
-        """Score a comment from its lexicon result and (for the learned model) features."""
+    def score(self, lexicon: LexiconResult, features: ModelInput | None) -> SentimentResult:
+        """Score a comment from its lexicon result and (for the learned model) its features."""
         if lexicon.is_neutral_reply:
             return SentimentResult(0.5, "neutral")
+        reply = lexicon.reply
+        if reply is not None:
+            return SentimentResult(*reply)
         if self.model is None or features is None:
             return SentimentResult(round(lexicon.probability, 4), lexicon.label)
         probabilities = self.model.predict_proba(features)

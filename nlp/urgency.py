@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nlp.features import Features
-    from nlp.linear import LinearTextModel
+    from nlp.linear import LinearTextModel, ModelInput
 
 URGENCY_KINDS = ("threat", "self_harm", "violence", "domestic_violence", "integrity", "escalation")
 
@@ -78,10 +78,10 @@ class UrgencyScreen:
 
     @staticmethod
     def _first_match(rule: _UrgencyRule, text: str) -> str | None:
-        covered: list[tuple[int, int]] = []
-        if rule.unless is not None:
-            covered = [m.span() for m in rule.unless.finditer(text)]
+        covered: list[tuple[int, int]] | None = None
         for match in rule.pattern.finditer(text):
+            if covered is None:  # the suppressions are scanned only when a pattern matched
+                covered = [m.span() for m in rule.unless.finditer(text)] if rule.unless is not None else []
             start, end = match.span()
             if any(c_start <= start and end <= c_end for c_start, c_end in covered):
                 continue
@@ -108,14 +108,14 @@ class UrgencyNet:
         self.threshold = float(model.metadata.get("threshold", 0.5))
         self.version = model.version
 
-    def urgency(self, features: Features) -> tuple[float, str]:
+    def urgency(self, features: ModelInput) -> tuple[float, str]:
         """Return P(urgent) and the most likely kind."""
         probabilities = self.model.predict_proba(features)
         kinds = {kind: p for kind, p in probabilities.items() if kind != "0"}
         kind = max(kinds, key=kinds.__getitem__)
         return 1.0 - probabilities.get("0", 0.0), kind
 
-    def flag(self, text: str, features: Features, features_of: Callable[[str], Features]) -> UrgencyFlag | None:
+    def flag(self, text: str, features: ModelInput, features_of: Callable[[str], Features]) -> UrgencyFlag | None:
         """Flag ``text`` when the model finds it urgent; ``features_of`` scores one clause."""
         probability, kind = self.urgency(features)
         if probability < self.threshold:

@@ -131,8 +131,9 @@ def featurize(
     for text in iterator:
         normalized = normalize_text(text)
         words = segment(normalized, normalize=False) if normalized else []
-        flags = len(screen.screen(normalized))
-        docs.append(featurizer.features(normalized, words, scorer.score(normalized), flags))
+        flags = screen.screen(normalized)
+        kinds = [flag.kind for flag in flags]
+        docs.append(featurizer.features(normalized, words, scorer.score(normalized), len(flags), kinds))
     return docs
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.lexicon import default_lexicon_scorer
+from nlp.lexicon import default_lexicon_scorer, rating_of
 from nlp.normalize import normalize_text
+from nlp.sentiment import SentimentScorer
 
 
 def score(text: str) -> float:
@@ -57,3 +58,81 @@ def test_clause_after_contrast_weighs_more() -> None:
 
 def test_skip_phrases_do_not_negate() -> None:
     assert score("没想到民警这么热情") > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不咋地", "negative"),
+        ("孬", "negative"),
+        ("板扎", "positive"),
+        ("效率超出预期", "positive"),
+        ("Very professional", "positive"),
+        ("NO ONE called me back", "negative"),
+        ("人是挺客气的，可是来得太晚了", "negative"),
+        ("效率不高", "negative"),
+    ],
+)
+def test_dialect_english_and_contrast_terms(text: str, expected: str) -> None:
+    assert label(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5分", 1.0),
+        ("５分", 1.0),
+        ("3分", 0.0),
+        ("1分", -1.0),
+        ("给10分", 1.0),
+        ("打了100分", 1.0),
+        ("60分吧", 0.0),
+        ("0分", -1.0),
+        ("⭐⭐⭐⭐⭐", 1.0),
+        ("⭐⭐⭐", 0.0),
+        ("等了15分钟", None),
+        ("驾照扣了12分", None),
+        ("满意", None),
+    ],
+)
+def test_rating_in_words(text: str, expected: float | None) -> None:
+    assert rating_of(normalize_text(text)) == expected
+    assert default_lexicon_scorer().score(normalize_text(text)).rating == expected
+
+
+def test_sarcasm_markers() -> None:
+    scorer = default_lexicon_scorer()
+    assert scorer.score(normalize_text("呵呵，服务真好")).is_sarcasm
+    assert scorer.score(normalize_text("办事效率感人")).is_sarcasm
+    assert not scorer.score(normalize_text("服务真好")).is_sarcasm
+
+
+def test_negation_carries_to_a_second_term_of_the_same_polarity() -> None:
+    assert score("没有嫌我烦") > 0
+    assert score("不推诿不扯皮") > 0
+    # A term of the other polarity, or one in the next clause, is not negated.
+    assert score("不满意，太慢了") < score("不满意")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("５分", "positive"),
+        ("60分吧", "neutral"),
+        ("⭐⭐", "negative"),
+        ("好评🌟🌟🌟🌟🌟", "positive"),
+        ("不好", "negative"),
+        ("牛", "positive"),
+        ("还要得", "neutral"),
+    ],
+)
+def test_replies_the_rules_decide(text: str, expected: str) -> None:
+    result = default_lexicon_scorer().score(normalize_text(text))
+    assert result.reply is None or result.reply[1] == expected
+    # With or without a model, the scorer answers these from the rules.
+    assert SentimentScorer(None).score(result, None).label == expected
+
+
+def test_long_comments_are_left_to_the_model() -> None:
+    assert default_lexicon_scorer().score(normalize_text("民警态度很不好，我要投诉")).reply is None
+    assert default_lexicon_scorer().score(normalize_text("打9分，扣一分怕你们骄傲，下次继续努力")).reply is None

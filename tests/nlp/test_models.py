@@ -15,6 +15,7 @@ from nlp.analysis import Analyzer
 from nlp.category import CategoryClassifier
 from nlp.cli import nlp_group
 from nlp.features import FeatureConfig, Featurizer
+from nlp.lexicon import default_lexicon_scorer
 from nlp.linear import LinearTextModel
 from nlp.models.datasets import normalize_label, police_rows, read_labelled_csv, split_rows
 from nlp.models.training import (
@@ -25,6 +26,7 @@ from nlp.models.training import (
     train_model,
     train_sentiment,
 )
+from nlp.normalize import normalize_text
 from nlp.taxonomy import Category, Taxonomy
 
 POSITIVE = ["民警很热情", "出警非常及时", "处理得很好谢谢", "态度很好很耐心", "办事效率高", "非常满意感谢"]
@@ -262,3 +264,18 @@ def test_second_category_needs_a_seed_of_each_named_problem() -> None:
     assert classifier.classify("来得慢", features) == ("A",)
     # ... except for a category the model does not know: its seed is all there is.
     assert classifier.classify("噪音太大", features) == ("A", "新")
+
+
+def test_lexicon_features_carry_urgency_kinds_rating_and_short_replies() -> None:
+    featurizer = Featurizer(FeatureConfig())
+    scorer = default_lexicon_scorer()
+    text = normalize_text("民警收红包")
+    dense = featurizer.lexicon_features(text, scorer.score(text), 1, ["integrity"])
+    assert dense["urgent"] == 1.0
+    assert dense["urgent_integrity"] == 1.0
+    rated = featurizer.lexicon_features("5分", scorer.score("5分"))
+    assert rated["rated"] == 1.0
+    assert rated["rating"] == 1.0
+    short = featurizer.lexicon_features("不好", scorer.score("不好"))
+    assert short["short_score"] < 0
+    assert "short_score" not in featurizer.lexicon_features("民警态度很不好啊", scorer.score("民警态度很不好啊"))
