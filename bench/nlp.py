@@ -2,7 +2,9 @@
 
 Prints load time, comments per second for full analysis (normalise, segment, sentiment,
 category, urgency, keywords) of 10–60 character comments, SnowNLP's sentiment-only rate
-on a subset, and resident memory; the last line is
+on a subset, and resident memory. The two rates are measured in alternating rounds and
+their medians reported, so a machine whose speed drifts during the run (a shared host)
+affects both alike; the last line is
 ``comments_per_s=… snownlp_per_s=… load_s=… rss_mb=…``.
 
 Run: ``.venv/bin/python bench/nlp.py [--comments N] [--snownlp N]``.
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # This file is named like the package it measures; run as a script, its own folder
@@ -51,7 +55,8 @@ def main() -> None:
     """Measure and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comments", type=int, default=20000)
-    parser.add_argument("--snownlp", type=int, default=300)
+    parser.add_argument("--snownlp", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     process = psutil.Process()
 
@@ -62,30 +67,48 @@ def main() -> None:
 
     texts = comments(args.comments)
     mean_chars = sum(map(len, texts)) / len(texts)
-    started = time.perf_counter()
-    for text in texts:
-        analyzer.analyze(text)
-    elapsed = time.perf_counter() - started
-    comments_per_s = len(texts) / elapsed
+    ours: list[float] = []
+    theirs: list[float] = []
+    rss_mb = 0.0
+    for number, (chunk, sample) in enumerate(
+        zip(_chunks(texts, args.rounds), _chunks(texts[: args.snownlp], args.rounds), strict=True)
+    ):
+        ours.append(_rate(analyzer.analyze, chunk))
+        if number == 0:
+            rss_mb = process.memory_info().rss / 2**20
+            from snownlp import SnowNLP  # lazy: imported after measuring our memory
 
-    rss_mb = process.memory_info().rss / 2**20
-    from snownlp import SnowNLP  # lazy: imported after measuring our memory
-
-    sample = texts[: args.snownlp]
-    _ = SnowNLP(sample[0]).sentiments  # warm-up: SnowNLP loads its model on first use
-    started = time.perf_counter()
-    for text in sample:
-        _ = SnowNLP(text).sentiments  # the property computes the score
-    snownlp_per_s = len(sample) / (time.perf_counter() - started)
+            _ = SnowNLP(sample[0]).sentiments  # warm-up: SnowNLP loads its model on first use
+        # The property computes the score.
+        theirs.append(_rate(lambda text: SnowNLP(text).sentiments, sample))
+        print(f"round {number + 1}: analysis {ours[-1]:.0f}/s, snownlp {theirs[-1]:.0f}/s")
+    comments_per_s = statistics.median(ours)
+    snownlp_per_s = statistics.median(theirs)
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
 
     print(f"analyzer: {analyzer.model_version}")
     print(f"load (models + tokenizer + first analysis): {load_s:.2f} s")
-    print(f"full analysis: {len(texts)} comments, mean {mean_chars:.1f} chars, {elapsed:.2f} s")
-    print(f"snownlp sentiment only: {len(sample)} comments")
+    print(f"full analysis: {len(texts)} comments, mean {mean_chars:.1f} chars, {args.rounds} rounds")
+    print(f"snownlp sentiment only: {args.snownlp} comments, interleaved with the analysis rounds")
+    print(f"median of the rounds; analysis / snownlp per round: {min(ratios):.1f}-{max(ratios):.1f}x")
     print(f"resident memory after loading and analysing: {rss_mb:.0f} MB")
     print(
         f"comments_per_s={comments_per_s:.0f} snownlp_per_s={snownlp_per_s:.0f} load_s={load_s:.2f} rss_mb={rss_mb:.0f}"
     )
+
+
+def _chunks(items: list[str], count: int) -> list[list[str]]:
+    """``items`` in ``count`` consecutive chunks of near-equal size."""
+    size = -(-len(items) // count)
+    return [items[i * size : (i + 1) * size] for i in range(count)]
+
+
+def _rate(analyse: Callable[[str], object], texts: list[str]) -> float:
+    """Comments per second of ``analyse`` over ``texts``, wall clock."""
+    started = time.perf_counter()
+    for text in texts:
+        analyse(text)
+    return len(texts) / (time.perf_counter() - started)
 
 
 if __name__ == "__main__":

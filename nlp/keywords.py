@@ -1,9 +1,9 @@
 """Keywords of one comment and themes of many (per unit and period, for the dashboard).
 
-Both use jieba's TF-IDF idea with our own tokenizer. One comment is scored against the
-tokenizer's dictionary frequencies, already in memory, so the hot path loads nothing
-extra. Collections use jieba's bundled IDF table (read once, on first use) or TextRank
-over a co-occurrence window; stop-words, punctuation and numbers are never keywords.
+Both use jieba's TF-IDF idea with our own segmenter. One comment is scored against
+jieba's dictionary frequencies (read once per process). Collections use jieba's bundled
+IDF table (read once, on first use) or TextRank over a co-occurrence window; stop-words,
+punctuation and numbers are never keywords.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Literal
 
-from nlp.tokenizer import get_tokenizer, segment, stopwords
+from nlp.tokenizer import segment, stopwords, word_frequencies
 
 _MIN_WORD_CHARS = 2
 # Words the segmenter has never seen (HMM-found names, new slang) are rare by definition.
@@ -37,8 +37,8 @@ def is_keyword_candidate(word: str, stop: frozenset[str]) -> bool:
 
 @functools.cache
 def _dictionary_idf() -> tuple[dict[str, int], float]:
-    tokenizer = get_tokenizer()
-    return tokenizer.FREQ, math.log(tokenizer.total)
+    frequencies, total = word_frequencies()
+    return frequencies, math.log(total)
 
 
 def comment_keywords(words: Sequence[str], top_k: int = 5) -> tuple[str, ...]:

@@ -255,7 +255,12 @@ class LexiconScorer:
         markers = sorted(lexicon.sarcasm_markers, key=len, reverse=True)
         self._sarcasm = re.compile("|".join(map(re.escape, markers))) if markers else None
         self._max_len = max(len(word) for word in table)
-        self._first_chars = frozenset(word[0] for word in table)
+        # Per first character, the lengths of the terms it starts, longest first.
+        lengths: dict[str, set[int]] = {}
+        for word in table:
+            lengths.setdefault(word[0], set()).add(len(word))
+        self._lengths = {first: sorted(sizes, reverse=True) for first, sizes in lengths.items()}
+        self._first_chars = frozenset(lengths)
 
     def _matches(self, text: str) -> list[tuple[int, str, str, float]]:
         """Return (start, term, kind, value) for every longest match, left to right."""
@@ -295,10 +300,11 @@ class LexiconScorer:
     def _longest(self, text: str, start: int, limit: int) -> tuple[int, tuple[str, float] | None]:
         """Return the longest table entry at ``start`` no longer than ``limit``."""
         table = self._table
-        for size in range(limit, 0, -1):
-            entry = table.get(text[start : start + size])
-            if entry is not None:
-                return size, entry
+        for size in self._lengths.get(text[start], ()):
+            if size <= limit:
+                entry = table.get(text[start : start + size])
+                if entry is not None:
+                    return size, entry
         return 0, None
 
     def _sentiment_inside(self, text: str, start: int, size: int) -> int:

@@ -201,13 +201,13 @@ class SharedVocabulary:
         widths = [len(model.intercept) for model in self.models]
         bounds = np.cumsum([0, *widths])
         self._rows = [(int(start), int(stop)) for start, stop in itertools.pairwise(bounds)]
+        self._intercept = np.concatenate([model.intercept for model in self.models])
         # Which model each decision row belongs to, to apply that model's norms.
         self._row_model = np.repeat(np.arange(len(self.models)), widths)
-        self._intercept = np.concatenate([model.intercept for model in self.models])
         self._index: dict[str, dict[str, int]] = {}
-        # Per block: (terms × all rows) coefficients times IDF, and (terms × models) IDF².
-        self._weights: dict[str, npt.NDArray[np.float64]] = {}
-        self._idf_squared: dict[str, npt.NDArray[np.float64]] = {}
+        # Per block, one row per term: the coefficients of all models' rows times the
+        # term's IDF in each model, then the IDF² in each model (for the L2 norms).
+        self._tables: dict[str, npt.NDArray[np.float64]] = {}
         for block in (*SPARSE_BLOCKS, LEXICON_BLOCK):
             index: dict[str, int] = {}
             for model in self.models:
@@ -227,25 +227,29 @@ class SharedVocabulary:
                 weights[terms, start:stop] = (model.coef[:, columns] * idf).T
                 idf_squared[terms, position] = idf * idf
             self._index[block] = index
-            self._weights[block] = weights
-            self._idf_squared[block] = idf_squared
+            # One table per block, so one gather per comment fetches both.
+            self._tables[block] = np.hstack([weights, idf_squared])
 
     def decide(self, features: Features) -> JointDecisions:
         """Every model's decision values for one comment's feature blocks."""
         import numpy as np
 
+        width = len(self._intercept)
         values = self._intercept.copy()
         for block in SPARSE_BLOCKS:
             rows, counts = _look_up(self._index[block], features.get(block))
             if not rows.size:
                 continue
             tf = 1.0 + np.log(counts)  # sublinear, as in ``vectorize``
-            norms = np.sqrt((tf * tf) @ self._idf_squared[block][rows])
-            inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-            values += (tf @ self._weights[block][rows]) * inverse[self._row_model]
+            table = self._tables[block][rows]
+            # Σ tf·coef·idf per decision row, and Σ tf²·idf² (the squared norm) per model.
+            sums = tf @ table[:, :width]
+            squares = (tf * tf) @ table[:, width:]
+            inverse = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in squares.tolist()]
+            values += sums * np.array(inverse)[self._row_model]
         rows, dense = _look_up(self._index[LEXICON_BLOCK], features.get(LEXICON_BLOCK))
         if rows.size:
-            values += dense @ self._weights[LEXICON_BLOCK][rows]
+            values += dense @ self._tables[LEXICON_BLOCK][rows, :width]
         return JointDecisions(self, values.tolist())
 
     def rows_of(self, model: LinearTextModel) -> tuple[int, int]:
