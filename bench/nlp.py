@@ -44,9 +44,9 @@ FALLBACK_COMMENTS = [
 ]
 
 
-def comments(count: int) -> list[str]:
-    """``count`` comments of 10–60 characters from the police corpus (or a fallback set)."""
-    pool = [text for text, _ in police_rows("sentiment", "all") if 10 <= len(text) <= 60]
+def comments(count: int, shortest: int = 10, longest: int = 60) -> list[str]:
+    """``count`` comments of ``shortest``–``longest`` characters from the police corpus (or a fallback set)."""
+    pool = [text for text, _ in police_rows("sentiment", "all") if shortest <= len(text) <= longest]
     pool = pool or FALLBACK_COMMENTS
     return [pool[i % len(pool)] for i in range(count)]
 
@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=20000)
     parser.add_argument("--snownlp", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--min-chars", type=int, default=10, help="shortest comment measured")
+    parser.add_argument("--max-chars", type=int, default=60, help="longest comment measured")
     args = parser.parse_args()
     process = psutil.Process()
 
@@ -65,7 +67,7 @@ def main() -> None:
     analyzer.analyze("预热：第一次分析会建好分词器")
     load_s = time.perf_counter() - started
 
-    texts = comments(args.comments)
+    texts = comments(args.comments, args.min_chars, args.max_chars)
     mean_chars = sum(map(len, texts)) / len(texts)
     ours: list[float] = []
     theirs: list[float] = []

@@ -35,7 +35,10 @@ nlp_cli = click.Group(
 @click.option(
     "--from-db",
     is_flag=True,
-    help="Add this deployment's labels: ratings for sentiment, handlers' re-categorisations for category.",
+    help=(
+        "Add this deployment's labels: ratings for sentiment, handlers' re-categorisations for category"
+        " (which then follows the taxonomy in force, with its seed phrases)."
+    ),
 )
 @click.option(
     "--base/--no-base",
@@ -51,6 +54,8 @@ def train_command(
     """Train a model from CSVs and/or the database into a versioned model directory."""
     from nlp.models.datasets import LabelledRow, read_labelled_csv
     from nlp.models.training import train_model
+    from nlp.taxonomy import Taxonomy
+    from surveys.taxonomies import current_taxonomy
     from surveys.training_data import category_rows, sentiment_rows
 
     rows: list[LabelledRow] = []
@@ -58,16 +63,19 @@ def train_command(
         rows.extend(read_labelled_csv(path, task).rows)
     if from_db and task == "urgency":
         raise click.UsageError("the database holds no urgency labels: train urgency from --csv files")
+    taxonomy: Taxonomy | None = None
     if from_db:
         engine = make_engine(load_settings().database_url)
         with make_session_factory(engine)() as session:
             db_rows = list(sentiment_rows(session) if task == "sentiment" else category_rows(session))
+            # The deployment's categories, with an administrator's additions and seeds.
+            taxonomy = current_taxonomy(session)
         engine.dispose()
         click.echo(f"{len(db_rows)} labelled rows from the database")
         rows.extend(db_rows)
     if not rows and not base:
         raise click.UsageError("nothing to train on: give --csv, --from-db or keep --base")
-    model = train_model(task, rows, out_dir, base=base, version=version, progress=True)
+    model = train_model(task, rows, out_dir, base=base, version=version, progress=True, taxonomy=taxonomy)
     click.echo(f"{task} model {model.version} written to {out_dir}")
     click.echo(f"use it with MINYI_NLP_MODEL_DIR={out_dir.resolve()} and re-analyse history with `minyi nlp rescore`")
 

@@ -492,6 +492,7 @@ def train_model(
     base: bool = True,
     version: str | None = None,
     progress: bool = False,
+    taxonomy: Taxonomy | None = None,
 ) -> LinearTextModel:
     """Train ``task`` (sentiment, category or urgency) and write it into ``out_dir``.
 
@@ -499,12 +500,13 @@ def train_model(
     answers (rating 1–2 → neg, 3 → neu, 4–5 → pos), handlers' re-categorisations. The
     directory gets ``<task>.json`` + ``<task>.npz`` and an updated ``manifest.json``;
     ``Analyzer.load(out_dir)`` uses it, taking any task not trained here from the
-    shipped default.
+    shipped default. ``taxonomy`` (category only; default: the shipped one) orders the
+    classes and, with ``base``, gives its seed phrases as rows.
     """
     if task == "sentiment":
         model = train_sentiment(rows, base=base, version=version, progress=progress)
     elif task == "category":
-        model = train_category(rows, base=base, version=version, progress=progress)
+        model = train_category(rows, base=base, taxonomy=taxonomy, version=version, progress=progress)
     elif task == "urgency":
         model = train_urgency(rows, base=base, version=version, progress=progress)
     else:

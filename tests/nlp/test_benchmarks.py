@@ -24,7 +24,7 @@ def test_shipped_model_on_police_test_part(analyzer: Analyzer) -> None:
         pytest.skip("police corpus not present")
     labels = {"negative": "neg", "neutral": "neu", "positive": "pos"}
     correct = sum(labels[analyzer.analyze(text).sentiment_label] == gold for text, gold in rows)
-    assert correct / len(rows) >= 0.80
+    assert correct / len(rows) >= 0.87
 
 
 def test_shipped_category_on_police_test_part(analyzer: Analyzer) -> None:
@@ -32,16 +32,17 @@ def test_shipped_category_on_police_test_part(analyzer: Analyzer) -> None:
     if not rows:
         pytest.skip("police corpus not present")
     exact = sum(set(analyzer.analyze(t).categories) == set(g.split("|")) for t, g in rows)
-    assert exact / len(rows) >= 0.70
+    assert exact / len(rows) >= 0.74
 
 
-def test_urgency_recall_on_police_corpus(analyzer: Analyzer) -> None:
-    rows = police_rows("urgency", "all")
+@pytest.mark.parametrize(("part", "floor"), [("test", 1.0), ("all", 0.99)])
+def test_urgency_recall_on_police_corpus(analyzer: Analyzer, part: str, floor: float) -> None:
+    rows = police_rows("urgency", part)
     if not rows:
         pytest.skip("police corpus not present")
     urgent = [text for text, label in rows if label == "1"]
     flagged = sum(analyzer.analyze(text).is_urgent for text in urgent)
-    assert flagged / len(urgent) >= 0.9
+    assert flagged / len(urgent) >= floor
 
 
 def test_machinery_on_waimai_sample(shared_data: Path) -> None:

@@ -118,3 +118,35 @@ def test_nlp_train_from_db_and_rescore_keeps_history(cli_env: dict[str, str], tm
     count = int(rescored.output.split("rescored=")[1].split()[0])
     assert count > 0
     assert _count(url, Analysis) == analyses_before + count  # old analyses are kept
+
+
+def test_nlp_train_category_from_db_follows_the_taxonomy_in_force(cli_env: dict[str, str], tmp_path: Path):
+    import json
+
+    from nlp.taxonomy import Category, default_taxonomy
+    from surveys.db import utcnow
+    from surveys.taxonomies import save_taxonomy
+
+    runner = CliRunner()
+    assert runner.invoke(domain_cli, ["demo", "--reset", "--cases", "20"], env=cli_env).exit_code == 0
+    url = cli_env["MINYI_DATABASE_URL"]
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        admin = session.scalars(select(User).where(User.role == "admin")).first()
+        assert admin is not None
+        noise = Category(name="噪音扰民", description="夜间噪音", seeds=("噪音", "扰民", "广场舞"))
+        save_taxonomy(session, [*default_taxonomy().categories, noise], admin, utcnow())
+        session.commit()
+    engine.dispose()
+    model_dir = tmp_path / "model"
+    trained = runner.invoke(
+        domain_cli,
+        ["nlp", "train", "--task", "category", "--from-db", "--out", str(model_dir), "--version", "t2"],
+        env=cli_env,
+    )
+    assert trained.exit_code == 0, trained.output
+    header = json.loads((model_dir / "category.json").read_text(encoding="utf-8"))
+    # The administrator's category is learned from its seeds, in the taxonomy's order.
+    assert "噪音扰民" in header["classes"]
+    assert header["classes"].index("噪音扰民") > header["classes"].index("廉洁问题")
+    assert header["metadata"]["taxonomy_version"].startswith("r")
