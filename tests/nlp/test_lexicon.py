@@ -136,3 +136,14 @@ def test_replies_the_rules_decide(text: str, expected: str) -> None:
 def test_long_comments_are_left_to_the_model() -> None:
     assert default_lexicon_scorer().score(normalize_text("民警态度很不好，我要投诉")).reply is None
     assert default_lexicon_scorer().score(normalize_text("打9分，扣一分怕你们骄傲，下次继续努力")).reply is None
+
+
+@pytest.mark.parametrize("text", ["我家的牛被偷了", "两头牛丢了", "窗口外面全是黄牛", "牛肉面", "民警就会吹牛"])
+def test_cattle_scalpers_and_food_are_not_praise(text: str) -> None:
+    # 牛 alone is slang praise (真牛, 太牛了); a rural station also hears about stolen cattle.
+    assert score(text) <= 0
+
+
+def test_slang_praise_still_counts() -> None:
+    assert label("民警真牛") == "positive"
+    assert label("牛") == "positive"
