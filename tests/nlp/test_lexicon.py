@@ -144,6 +144,28 @@ def test_cattle_scalpers_and_food_are_not_praise(text: str) -> None:
     assert score(text) <= 0
 
 
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("嫌疑人已经抓到了", "嫌疑"),
+        ("申请低保", "低保"),
+        ("邻居发生冲突", "冲突"),
+        ("暖气不热", "暖气"),
+        ("拖车来了", "拖车"),
+        ("请加快进度", "加快"),
+    ],
+)
+def test_single_character_terms_do_not_fire_inside_common_words(text: str, word: str) -> None:
+    hits = default_lexicon_scorer().score(normalize_text(text)).hits
+    start = text.index(word)
+    assert not [hit for hit in hits if start <= hit.start < start + len(word)]
+
+
+def test_the_single_characters_still_count_on_their_own() -> None:
+    assert score("民警嫌麻烦不管") < 0
+    assert score("出警很快") > 0
+
+
 def test_slang_praise_still_counts() -> None:
     assert label("民警真牛") == "positive"
     assert label("牛") == "positive"
