@@ -20,8 +20,11 @@ _WHITESPACE = re.compile(r"\s+")
 # Full-width ASCII variants U+FF01..U+FF5E map to U+0021..U+007E; U+3000 is the
 # ideographic space. NFKC would also do this but rewrites far more (circled digits,
 # ligatures, compatibility ideographs), which changes evidence spans shown to handlers.
-_FULL_TO_HALF = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULL_TO_HALF: dict[int, int | None] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _FULL_TO_HALF[0x3000] = 0x20
+# Lone surrogates are not characters (JSON's "\ud800" escapes can produce them); the
+# segmenter, written in Rust, refuses them, and they mean nothing: dropped.
+_FULL_TO_HALF.update(dict.fromkeys(range(0xD800, 0xE000)))
 
 
 class _TradToSimp:

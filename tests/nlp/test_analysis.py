@@ -62,6 +62,11 @@ def test_empty_text_is_neutral(analyzer: Analyzer) -> None:
     assert not result.is_urgent
 
 
+@pytest.mark.parametrize("text", ["民警\ud800态度差", "\udfff", "a" * 5000, "👍" * 300, "\x00\x07报警"])
+def test_odd_input_is_analysed_without_error(analyzer: Analyzer, text: str) -> None:
+    assert 0.0 <= analyzer.analyze(text).sentiment_score <= 1.0
+
+
 def test_analyze_many_keeps_order(analyzer: Analyzer) -> None:
     texts = ["很满意", "不满意", "很满意"]
     results = analyzer.analyze_many(texts)

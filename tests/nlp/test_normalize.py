@@ -25,3 +25,8 @@ def test_normalize_text(raw: str, expected: str) -> None:
 def test_simplified_text_is_unchanged() -> None:
     text = "派出所民警出警及时，处理结果满意"
     assert normalize_text(text) == text.replace("，", ",")
+
+
+def test_lone_surrogates_are_dropped() -> None:
+    # A JSON body can carry "\ud800"; it is no character, and the segmenter refuses it.
+    assert normalize_text("民警\ud800态度差\udfff") == "民警态度差"
