@@ -113,12 +113,20 @@ class Featurizer:
         whatever else the comment says.
         """
         scale = self.config.lexicon_scale
-        positive = sum(hit.value for hit in lexicon.hits if hit.value > 0)
-        negative = sum(hit.value for hit in lexicon.hits if hit.value < 0)
-        negated_positive = sum(1 for hit in lexicon.hits if hit.negations % 2 == 1 and hit.base > 0)
-        negated_negative = sum(1 for hit in lexicon.hits if hit.negations % 2 == 1 and hit.base < 0)
-        last_clause = max((hit.clause for hit in lexicon.hits), default=0)
-        last = sum(hit.value for hit in lexicon.hits if hit.clause == last_clause)
+        positive = negative = last = 0.0
+        negated_positive = negated_negative = last_clause = 0
+        for hit in lexicon.hits:  # one pass: this runs for every comment
+            if hit.value > 0:
+                positive += hit.value
+            elif hit.value < 0:
+                negative += hit.value
+            if hit.negations % 2 == 1:
+                negated_positive += hit.base > 0
+                negated_negative += hit.base < 0
+            if hit.clause > last_clause:  # the sum of the last clause's hits
+                last_clause, last = hit.clause, hit.value
+            elif hit.clause == last_clause:
+                last += hit.value
         features = {
             "score": _tanh_half(lexicon.score),
             "pos": _tanh_half(positive),

@@ -30,7 +30,7 @@ def is_keyword_candidate(word: str, stop: frozenset[str]) -> bool:
     """
     if len(word) < _MIN_WORD_CHARS or word in stop:
         return False
-    if not any(ch.isalpha() for ch in word):
+    if not word.isalpha() and not any(ch.isalpha() for ch in word):
         return False
     return not word.isascii() or (word.isalpha() and word.isupper())
 

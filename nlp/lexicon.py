@@ -251,9 +251,10 @@ class LexiconScorer:
         for word, value in lexicon.negative.items():
             table[word] = (_KIND_NEG, -value)
         self._table = table
-        # One alternation instead of a scan per marker (the analysis path is hot).
-        markers = sorted(lexicon.sarcasm_markers, key=len, reverse=True)
-        self._sarcasm = re.compile("|".join(map(re.escape, markers))) if markers else None
+        # One alternation per marker list instead of a scan per marker (the path is hot).
+        self._sarcasm = _any_of(lexicon.sarcasm_markers)
+        self._question = _any_of(lexicon.question_markers)
+        self._suggestion = _any_of(lexicon.suggestion_markers)
         self._max_len = max(len(word) for word in table)
         # Per first character, the lengths of the terms it starts, longest first.
         lengths: dict[str, set[int]] = {}
@@ -402,18 +403,27 @@ class LexiconScorer:
                 if hit.clause >= contrast_clause and after is not None:
                     after += hit.value
             total += hit.value * weight
-        lexicon = self.lexicon
         return LexiconResult(
             total,
             tuple(hits),
             is_neutral_reply=False,
             after_contrast=after,
-            is_question=any(marker in text for marker in lexicon.question_markers),
-            is_suggestion=any(marker in text for marker in lexicon.suggestion_markers),
-            is_sarcasm=self._sarcasm is not None and self._sarcasm.search(text) is not None,
+            is_question=_found(self._question, text),
+            is_suggestion=_found(self._suggestion, text),
+            is_sarcasm=_found(self._sarcasm, text),
             rating=rating_of(text),
             length=len(stripped),
         )
+
+
+def _any_of(markers: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regular expression that finds any of ``markers`` (None for no markers)."""
+    ordered = sorted(markers, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+
+def _found(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(text) is not None
 
 
 def load_sentiment_lexicon(path: str | Path | None = None) -> SentimentLexicon:
