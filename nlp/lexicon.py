@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
+from nlp.longest_match import LongestMatch
+
 # Clause boundaries end a negation scope; both half- and full-width forms appear after
 # normalisation (it folds full-width ASCII punctuation but not 。、).
 CLAUSE_BREAKS: Final = frozenset(",.!?;:~\n 。，、！？；：～…")
@@ -250,23 +252,15 @@ class LexiconScorer:
             table[word] = (_KIND_POS, value)
         for word, value in lexicon.negative.items():
             table[word] = (_KIND_NEG, -value)
-        self._table = table
+        self._table = LongestMatch(table)
         # One alternation per marker list instead of a scan per marker (the path is hot).
         self._sarcasm = _any_of(lexicon.sarcasm_markers)
         self._question = _any_of(lexicon.question_markers)
         self._suggestion = _any_of(lexicon.suggestion_markers)
-        self._max_len = max(len(word) for word in table)
-        # Per first character, the lengths of the terms it starts, longest first.
-        lengths: dict[str, set[int]] = {}
-        for word in table:
-            lengths.setdefault(word[0], set()).add(len(word))
-        self._lengths = {first: sorted(sizes, reverse=True) for first, sizes in lengths.items()}
-        self._first_chars = frozenset(lengths)
 
     def _matches(self, text: str) -> list[tuple[int, str, str, float]]:
         """Return (start, term, kind, value) for every longest match, left to right."""
-        first_chars = self._first_chars
-        max_len = self._max_len
+        first_chars = self._table.first_chars
         found: list[tuple[int, str, str, float]] = []
         i = 0
         n = len(text)
@@ -277,9 +271,9 @@ class LexiconScorer:
                 i += 1
                 continue
             if ch in first_chars:
-                limit = min(max_len, n - i)
+                limit = n - i
                 while limit > 0:
-                    size, entry = self._longest(text, i, limit)
+                    size, entry = self._table.longest(text, i, limit)
                     if entry is None:
                         i += 1
                         break
@@ -298,22 +292,12 @@ class LexiconScorer:
                 i += 1
         return found
 
-    def _longest(self, text: str, start: int, limit: int) -> tuple[int, tuple[str, float] | None]:
-        """Return the longest table entry at ``start`` no longer than ``limit``."""
-        table = self._table
-        for size in self._lengths.get(text[start], ()):
-            if size <= limit:
-                entry = table.get(text[start : start + size])
-                if entry is not None:
-                    return size, entry
-        return 0, None
-
     def _sentiment_inside(self, text: str, start: int, size: int) -> int:
         """Offset of a sentiment term that starts inside a modifier match and runs past it."""
         end = start + size
         for offset in range(1, size):
             pos = start + offset
-            longest, entry = self._longest(text, pos, min(self._max_len, len(text) - pos))
+            longest, entry = self._table.longest(text, pos)
             if entry is not None and entry[0] in _SENTIMENT and pos + longest > end:
                 return offset
         return 0

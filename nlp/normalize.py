@@ -15,6 +15,8 @@ import json
 import re
 from pathlib import Path
 
+from nlp.longest_match import LongestMatch
+
 _WHITESPACE = re.compile(r"\s+")
 
 # Full-width ASCII variants U+FF01..U+FF5E map to U+0021..U+007E; U+3000 is the
@@ -36,33 +38,24 @@ class _TradToSimp:
     """
 
     def __init__(self, mapping: dict[str, str]) -> None:
-        self._mapping = mapping
-        # Per first character, the lengths of the keys it starts, longest first: most
-        # characters start one or two phrase lengths, so few slices are tried.
-        lengths: dict[str, set[int]] = {}
-        for key in mapping:
-            lengths.setdefault(key[0], set()).add(len(key))
-        self._lengths = {first: sorted(sizes, reverse=True) for first, sizes in lengths.items()}
+        self._table = LongestMatch(mapping)
 
     def convert(self, text: str) -> str:
         """Return ``text`` in Simplified characters (unchanged text is returned as is)."""
-        lengths = self._lengths
-        if lengths.keys().isdisjoint(text):
+        table = self._table
+        if table.first_chars.isdisjoint(text):
             return text
-        mapping = self._mapping
         out: list[str] = []
         i = 0
         n = len(text)
         while i < n:
-            for size in lengths.get(text[i], ()):
-                replacement = mapping.get(text[i : i + size]) if i + size <= n else None
-                if replacement is not None:
-                    out.append(replacement)
-                    i += size
-                    break
-            else:
+            size, replacement = table.longest(text, i)
+            if replacement is None:
                 out.append(text[i])
                 i += 1
+            else:
+                out.append(replacement)
+                i += size
         return "".join(out)
 
 
