@@ -26,7 +26,7 @@ from nlp.urgency import UrgencyFlag, UrgencyNet, default_urgency_screen
 
 if TYPE_CHECKING:
     from nlp.features import Featurizer
-    from nlp.linear import LinearTextModel, SharedVocabulary
+    from nlp.linear import LinearTextModel, ModelInput, SharedVocabulary
 
 __all__ = ["Analyzer", "CommentAnalysis", "UrgencyFlag", "get_default_analyzer"]
 
@@ -152,12 +152,12 @@ class Analyzer:
             model_version=self.model_version,
         )
 
-    def _clause_features(self, clause: str) -> dict[str, dict[str, float]]:
-        """Features of one clause, for the urgency net's evidence."""
-        if self._featurizer is None:
+    def _clause_features(self, clause: str) -> ModelInput:
+        """The models' decisions on one clause, for the urgency net's evidence."""
+        if self._featurizer is None or self._vocabulary is None:
             return {}
         words = segment(clause, normalize=False)
-        return self._featurizer.features(clause, words, self._lexicon.score(clause))
+        return self._vocabulary.decide(self._featurizer.features(clause, words, self._lexicon.score(clause)))
 
     def analyze_many(self, texts: Sequence[str]) -> list[CommentAnalysis]:
         """Analyse comments in order (one result per input, duplicates included)."""

@@ -23,6 +23,8 @@ LEXICON_BLOCK = "l"
 # Sparse blocks are TF-IDF weighted and L2-normalised per block; the lexicon block is
 # dense and used as is.
 SPARSE_BLOCKS = (CHAR_BLOCK, WORD_BLOCK)
+# The order of the blocks among a model's feature columns.
+BLOCK_ORDER = (*SPARSE_BLOCKS, LEXICON_BLOCK)
 
 Features = dict[str, dict[str, float]]
 

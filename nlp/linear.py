@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from nlp.features import LEXICON_BLOCK, SPARSE_BLOCKS, FeatureConfig, Features
+from nlp.features import BLOCK_ORDER, LEXICON_BLOCK, SPARSE_BLOCKS, FeatureConfig, Features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,70 +44,28 @@ class LinearTextModel:
     coef: npt.NDArray[np.float64]
     intercept: npt.NDArray[np.float64]
     metadata: dict[str, Any] = field(default_factory=dict)
-    # Per block: term -> (column, IDF), one dict lookup per n-gram on the hot path.
-    _lookup: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict, init=False, repr=False)
+    # Scores features given as blocks (built on first use; the analyzer scores its models
+    # through one vocabulary of their own instead).
+    _own: SharedVocabulary | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Index the terms and check the coefficient width against them."""
-        offset = 0
-        for block in (*SPARSE_BLOCKS, LEXICON_BLOCK):
-            terms = self.terms.get(block, [])
-            idf = self.idf[block].tolist() if block in self.idf else [1.0] * len(terms)
-            self._lookup[block] = {term: (offset + i, idf[i]) for i, term in enumerate(terms)}
-            offset += len(terms)
-        if self.coef.shape[1] != offset:
-            raise ValueError(f"coefficient width {self.coef.shape[1]} != feature count {offset}")
+        """Check the coefficient width against the terms."""
+        width = sum(len(self.terms.get(block, [])) for block in BLOCK_ORDER)
+        if self.coef.shape[1] != width:
+            raise ValueError(f"coefficient width {self.coef.shape[1]} != feature count {width}")
 
     @property
     def n_features(self) -> int:
         """Total number of feature columns."""
         return int(self.coef.shape[1])
 
-    def vectorize(self, features: Features) -> tuple[list[int], list[float]]:
-        """Column indices and values of one comment (TF-IDF, per-block L2 norm)."""
-        columns: list[int] = []
-        values: list[float] = []
-        log = math.log
-        for block in SPARSE_BLOCKS:
-            counts = features.get(block)
-            lookup = self._lookup[block]
-            if not counts or not lookup:
-                continue
-            block_columns: list[int] = []
-            block_values: list[float] = []
-            squares = 0.0
-            for term, count in counts.items():
-                entry = lookup.get(term)
-                if entry is not None:
-                    weight = entry[1] if count == 1.0 else (1.0 + log(count)) * entry[1]
-                    block_columns.append(entry[0])
-                    block_values.append(weight)
-                    squares += weight * weight
-            if squares > 0:
-                norm = math.sqrt(squares)
-                columns.extend(block_columns)
-                values.extend([v / norm for v in block_values])
-        dense = features.get(LEXICON_BLOCK)
-        if dense:
-            lookup = self._lookup[LEXICON_BLOCK]
-            for name, value in dense.items():
-                entry = lookup.get(name)
-                if entry is not None:
-                    columns.append(entry[0])
-                    values.append(value)
-        return columns, values
-
     def decision(self, features: ModelInput) -> list[float]:
         """Raw linear scores, one per coefficient row."""
-        import numpy as np  # lazy: numpy is loaded with the model, not with nlp
-
-        if isinstance(features, JointDecisions):
-            return features.of(self)
-        columns, values = self.vectorize(features)
-        scores = self.intercept.copy()
-        if columns:
-            scores += self.coef[:, columns] @ np.asarray(values)
-        return [float(s) for s in scores]
+        if not isinstance(features, JointDecisions):
+            if self._own is None:
+                self._own = SharedVocabulary([self])
+            features = self._own.decide(features)
+        return features.of(self)
 
     def predict_proba(self, features: ModelInput) -> dict[str, float]:
         """Class probabilities (multi-label: independent per class, not summing to 1)."""
@@ -189,8 +147,10 @@ class SharedVocabulary:
     n-gram up three times in Python, the analysis path's largest cost. Here each n-gram
     is looked up once in the union of the vocabularies, and all models' decision values
     come from one product per block, with each model's IDF folded into its columns and
-    its per-block L2 norm taken over its own terms only, so the values are those of
-    :meth:`LinearTextModel.decision` up to rounding.
+    its per-block L2 norm taken over its own terms only, so each model's values are
+    those it gives alone (:meth:`LinearTextModel.decision` scores through a vocabulary
+    of its one model) up to rounding. The formulas are those of training
+    (:func:`nlp.models.vectorize.transform`).
     """
 
     def __init__(self, models: Sequence[LinearTextModel]) -> None:
@@ -208,7 +168,9 @@ class SharedVocabulary:
         # Per block, one row per term: the coefficients of all models' rows times the
         # term's IDF in each model, then the IDF² in each model (for the L2 norms).
         self._tables: dict[str, npt.NDArray[np.float64]] = {}
-        for block in (*SPARSE_BLOCKS, LEXICON_BLOCK):
+        # Where each model's current block starts among its coefficient columns.
+        offsets = [0] * len(self.models)
+        for block in BLOCK_ORDER:
             index: dict[str, int] = {}
             for model in self.models:
                 for term in model.terms.get(block, []):
@@ -216,16 +178,16 @@ class SharedVocabulary:
             weights = np.zeros((len(index), int(bounds[-1])))
             idf_squared = np.zeros((len(index), len(self.models)))
             for position, (model, (start, stop)) in enumerate(zip(self.models, self._rows, strict=True)):
-                lookup = model._lookup[block]
-                if not lookup:
+                terms = model.terms.get(block, [])
+                if not terms:
                     continue
-                terms = np.fromiter((index[term] for term in lookup), dtype=np.intp, count=len(lookup))
-                columns = np.fromiter((entry[0] for entry in lookup.values()), dtype=np.intp, count=len(lookup))
-                idf = np.fromiter((entry[1] for entry in lookup.values()), dtype=np.float64, count=len(lookup))
-                if block == LEXICON_BLOCK:
-                    idf = np.ones_like(idf)  # dense features are used as they are
-                weights[terms, start:stop] = (model.coef[:, columns] * idf).T
-                idf_squared[terms, position] = idf * idf
+                rows = np.fromiter((index[term] for term in terms), dtype=np.intp, count=len(terms))
+                columns = np.arange(offsets[position], offsets[position] + len(terms))
+                offsets[position] += len(terms)
+                # Dense features are used as they are.
+                idf = model.idf[block] if block in model.idf and block != LEXICON_BLOCK else np.ones(len(terms))
+                weights[rows, start:stop] = (model.coef[:, columns] * idf).T
+                idf_squared[rows, position] = idf * idf
             self._index[block] = index
             # One table per block, so one gather per comment fetches both.
             self._tables[block] = np.hstack([weights, idf_squared])
@@ -240,7 +202,7 @@ class SharedVocabulary:
             rows, counts = _look_up(self._index[block], features.get(block))
             if not rows.size:
                 continue
-            tf = 1.0 + np.log(counts)  # sublinear, as in ``vectorize``
+            tf = 1.0 + np.log(counts)  # sublinear, as in training
             table = self._tables[block][rows]
             # Σ tf·coef·idf per decision row, and Σ tf²·idf² (the squared norm) per model.
             sums = tf @ table[:, :width]

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nlp.features import Features
     from nlp.linear import LinearTextModel, ModelInput
 
 URGENCY_KINDS = ("threat", "self_harm", "violence", "domestic_violence", "integrity", "escalation")
@@ -115,7 +114,7 @@ class UrgencyNet:
         kind = max(kinds, key=kinds.__getitem__)
         return 1.0 - probabilities.get("0", 0.0), kind
 
-    def flag(self, text: str, features: ModelInput, features_of: Callable[[str], Features]) -> UrgencyFlag | None:
+    def flag(self, text: str, features: ModelInput, features_of: Callable[[str], ModelInput]) -> UrgencyFlag | None:
         """Flag ``text`` when the model finds it urgent; ``features_of`` scores one clause."""
         probability, kind = self.urgency(features)
         if probability < self.threshold:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
-from nlp.features import LEXICON_BLOCK, SPARSE_BLOCKS, Features
+from nlp.features import BLOCK_ORDER, LEXICON_BLOCK, SPARSE_BLOCKS, Features
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def transform(docs: Sequence[Features], vocabulary: Vocabulary) -> csr_matrix:
     offsets: dict[str, int] = {}
     index: dict[str, dict[str, int]] = {}
     offset = 0
-    for block in (*SPARSE_BLOCKS, LEXICON_BLOCK):
+    for block in BLOCK_ORDER:
         block_terms = vocabulary.terms.get(block, [])
         offsets[block] = offset
         index[block] = {term: i for i, term in enumerate(block_terms)}

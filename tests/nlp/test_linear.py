@@ -9,6 +9,7 @@ from nlp.features import FeatureConfig, Featurizer
 from nlp.lexicon import default_lexicon_scorer
 from nlp.linear import LinearTextModel, SharedVocabulary
 from nlp.models.training import LOGISTIC, TrainingConfig, train_category, train_sentiment, train_urgency
+from nlp.models.vectorize import Vocabulary, transform
 from nlp.normalize import normalize_text
 from nlp.sentiment import SentimentScorer
 from nlp.tokenizer import segment
@@ -58,6 +59,16 @@ def test_joint_decisions_equal_each_models_own(models: list[LinearTextModel], te
     for model in models:
         assert decisions.of(model) == pytest.approx(model.decision(features), abs=1e-9)
         assert model.predict_proba(decisions) == pytest.approx(model.predict_proba(features), abs=1e-9)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_decisions_follow_the_training_formulas(models: list[LinearTextModel], text: str) -> None:
+    """Scoring one comment gives what training's matrix (TF-IDF, L2 per block) gives."""
+    features = features_of(text, FeatureConfig.covering([model.config for model in models]))
+    for model in models:
+        row = transform([features], Vocabulary(terms=model.terms, idf=model.idf))
+        expected = (row @ model.coef.T).ravel() + model.intercept
+        assert model.decision(features) == pytest.approx(expected.tolist(), abs=1e-9)
 
 
 def test_a_model_outside_the_vocabulary_is_refused(models: list[LinearTextModel]) -> None:
