@@ -12,9 +12,9 @@ import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from typing import Literal
 
+from nlp.package_data import package_file
 from nlp.tokenizer import segment, stopwords, word_frequencies
 
 _MIN_WORD_CHARS = 2
@@ -62,7 +62,7 @@ def comment_keywords(words: Sequence[str], top_k: int = 5) -> tuple[str, ...]:
 def _jieba_idf_table() -> tuple[dict[str, float], float]:
     """Load jieba's bundled IDF table and its median (jieba's default for unseen words)."""
     # Read the file directly: importing jieba.analyse builds a TFIDF that leaks an open file.
-    idf_file = resources.files("jieba").joinpath("analyse/idf.txt")
+    idf_file = package_file("jieba", "analyse/idf.txt", needed_for="its IDF table")
     table: dict[str, float] = {}
     with idf_file.open("r", encoding="utf-8") as handle:
         for line in handle:

@@ -10,12 +10,11 @@ sentiment (the lexicon scores the common ones).
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 from nlp.longest_match import LongestMatch
+from nlp.package_data import package_file
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -62,12 +61,7 @@ class _TradToSimp:
 @functools.cache
 def _converter() -> _TradToSimp:
     """Load the zh-cn conversion table once per process, on first use."""
-    # find_spec locates the package without running its __init__, which imports the
-    # deprecated pkg_resources.
-    spec = importlib.util.find_spec("zhconv")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError("zhconv is required for Traditional to Simplified conversion")
-    table_file = Path(spec.origin).parent / "zhcdict.json"
+    table_file = package_file("zhconv", "zhcdict.json", needed_for="Traditional to Simplified conversion")
     with table_file.open("rb") as handle:
         tables = json.load(handle)
     mapping: dict[str, str] = dict(tables["zh2Hans"])

@@ -14,12 +14,11 @@ so we build a private one lazily, on first use, and cache it per process.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlp.normalize import normalize_text
+from nlp.package_data import package_file
 
 if TYPE_CHECKING:
     import rjieba
@@ -78,14 +77,9 @@ def word_frequencies() -> tuple[dict[str, int], int]:
     term (its ``FREQ`` and ``total``), read from the dictionary file jieba ships, for
     the keyword IDF of one comment.
     """
-    # find_spec locates the package without running its __init__ (which imports the
-    # deprecated pkg_resources and sets up jieba's global tokenizer).
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError("jieba is required for its dictionary")
     frequencies: dict[str, int] = {}
     total = 0
-    with (Path(spec.origin).parent / "dict.txt").open(encoding="utf-8") as handle:
+    with package_file("jieba", "dict.txt", needed_for="its dictionary").open(encoding="utf-8") as handle:
         for line in handle:
             word, count = line.split(" ", 2)[:2]
             frequencies[word] = int(count)
