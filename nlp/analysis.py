@@ -133,7 +133,7 @@ class Analyzer:
         features = None
         if self._featurizer is not None:
             kinds = [flag.kind for flag in flags]
-            features = self._featurizer.features(normalized, words, lexicon, len(flags), kinds)
+            features = self._featurizer.features(normalized, words, lexicon, kinds)
         decisions = None
         if features is not None and self._vocabulary is not None:
             decisions = self._vocabulary.decide(features)

@@ -106,13 +106,13 @@ class Featurizer:
         return counts
 
     def lexicon_features(
-        self, text: str, lexicon: LexiconResult, urgency_flags: int = 0, urgency_kinds: Sequence[str] = ()
+        self, text: str, lexicon: LexiconResult, urgency_kinds: Sequence[str] = ()
     ) -> dict[str, float]:
         """Dense features from the rule engine, squashed to [-1, 1] and scaled.
 
-        ``urgency_kinds`` are the kinds the urgency rules flagged (``integrity``, …): an
-        integrity allegation is a 廉洁问题 complaint, officer violence an 执法规范 one,
-        whatever else the comment says.
+        ``urgency_kinds`` are the kinds the urgency rules flagged (``integrity``, …): any
+        is a feature, and each kind one of its own, since an integrity allegation is a
+        廉洁问题 complaint, officer violence an 执法规范 one, whatever else the comment says.
         """
         scale = self.config.lexicon_scale
         positive = negative = last = 0.0
@@ -145,7 +145,7 @@ class Featurizer:
             "after_contrast": _tanh_half(lexicon.after_contrast or 0.0),
             "question": 1.0 if lexicon.is_question else 0.0,
             "suggestion": 1.0 if lexicon.is_suggestion else 0.0,
-            "urgent": min(1.0, float(urgency_flags)),
+            "urgent": 1.0 if urgency_kinds else 0.0,
             "sarcasm": 1.0 if lexicon.is_sarcasm else 0.0,
             "rated": 0.0 if lexicon.rating is None else 1.0,
             "rating": lexicon.rating or 0.0,
@@ -160,7 +160,6 @@ class Featurizer:
         text: str,
         words: Sequence[str],
         lexicon: LexiconResult | None,
-        urgency_flags: int = 0,
         urgency_kinds: Sequence[str] = (),
     ) -> Features:
         """All blocks for one comment; ``text`` must already be normalised."""
@@ -169,5 +168,5 @@ class Featurizer:
             WORD_BLOCK: self.word_ngrams(words),
         }
         if self.config.use_lexicon and lexicon is not None:
-            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon, urgency_flags, urgency_kinds)
+            blocks[LEXICON_BLOCK] = self.lexicon_features(text, lexicon, urgency_kinds)
         return blocks

@@ -131,9 +131,8 @@ def featurize(
     for text in iterator:
         normalized = normalize_text(text)
         words = segment(normalized, normalize=False) if normalized else []
-        flags = screen.screen(normalized)
-        kinds = [flag.kind for flag in flags]
-        docs.append(featurizer.features(normalized, words, scorer.score(normalized), len(flags), kinds))
+        kinds = [flag.kind for flag in screen.screen(normalized)]
+        docs.append(featurizer.features(normalized, words, scorer.score(normalized), kinds))
     return docs
 
 

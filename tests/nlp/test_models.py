@@ -270,7 +270,7 @@ def test_lexicon_features_carry_urgency_kinds_rating_and_short_replies() -> None
     featurizer = Featurizer(FeatureConfig())
     scorer = default_lexicon_scorer()
     text = normalize_text("民警收红包")
-    dense = featurizer.lexicon_features(text, scorer.score(text), 1, ["integrity"])
+    dense = featurizer.lexicon_features(text, scorer.score(text), ["integrity"])
     assert dense["urgent"] == 1.0
     assert dense["urgent_integrity"] == 1.0
     rated = featurizer.lexicon_features("5分", scorer.score("5分"))
