@@ -9,6 +9,7 @@ model at all.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,11 +39,16 @@ class CategoryClassifier:
         """Use ``model`` when given, seed phrases of ``taxonomy`` otherwise."""
         self.taxonomy = taxonomy
         self.model = model
-        self._seeds = [
-            (category.name, category.seeds)
-            for category in taxonomy.categories
-            if category.name != taxonomy.fallback and category.seeds
-        ]
+        # Every (category, seed) pair, indexed by the seed's first character: a comment
+        # is walked once instead of searched once per seed (285 in the default taxonomy).
+        self._seeds_by_first_char: dict[str, list[tuple[str, str]]] = {}
+        for category in taxonomy.categories:
+            if category.name == taxonomy.fallback:
+                continue
+            for seed in category.seeds:
+                if seed:
+                    self._seeds_by_first_char.setdefault(seed[0], []).append((category.name, seed))
+        self._seeded_names = [category.name for category in taxonomy.categories]
         self._known = frozenset(taxonomy.names)
         self._model_classes = frozenset(model.classes) if model is not None else frozenset()
         self._max_categories = MAX_CATEGORIES
@@ -50,13 +56,18 @@ class CategoryClassifier:
             self._max_categories = 1
 
     def seed_hits(self, text: str) -> dict[str, int]:
-        """Count the seed phrases of each category present in ``text``."""
-        hits: dict[str, int] = {}
-        for name, seeds in self._seeds:
-            count = sum(map(text.__contains__, seeds))
-            if count:
-                hits[name] = count
-        return hits
+        """Count the seed phrases of each category present in ``text`` (each seed once)."""
+        index = self._seeds_by_first_char
+        found: set[tuple[str, str]] = set()
+        for position, char in enumerate(text):
+            for entry in index.get(char, ()):
+                if text.startswith(entry[1], position):
+                    found.add(entry)
+        if not found:
+            return {}
+        counts = Counter(name for name, _seed in found)
+        # In taxonomy order, which breaks ties between equal scores.
+        return {name: counts[name] for name in self._seeded_names if name in counts}
 
     def scores(
         self, text: str, features: ModelInput | None = None, hits: dict[str, int] | None = None

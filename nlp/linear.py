@@ -144,17 +144,20 @@ class SharedVocabulary:
 
     Every comment goes through up to three linear models (sentiment, category, urgency)
     whose vocabularies overlap almost entirely. Scoring them one by one looks every
-    n-gram up three times in Python, the analysis path's largest cost. Here each n-gram
-    is looked up once in the union of the vocabularies, and all models' decision values
-    come from one product per block, with each model's IDF folded into its columns and
-    its per-block L2 norm taken over its own terms only, so each model's values are
-    those it gives alone (:meth:`LinearTextModel.decision` scores through a vocabulary
-    of its one model) up to rounding. The formulas are those of training
-    (:func:`nlp.models.vectorize.transform`).
+    n-gram up three times in Python, the analysis path's largest cost. Here each feature
+    is looked up once in the union of the vocabularies, and one gather from one table
+    fetches, for all of a comment's features of every block, the coefficients of every
+    model's decision rows (each model's IDF folded in) and each term's IDF² per model and
+    block (for the per-block L2 norms, which each model takes over its own terms only).
+    A handful of array operations per comment then give each model the values it gives
+    alone (:meth:`LinearTextModel.decision` scores through a vocabulary of its one model)
+    up to rounding; the formulas are those of training
+    (:func:`nlp.models.vectorize.transform`). Array calls, not arithmetic, are the cost
+    at this size, which is why the blocks share one table.
     """
 
     def __init__(self, models: Sequence[LinearTextModel]) -> None:
-        """Build the union tables; ``models`` must not change afterwards."""
+        """Build the union table; ``models`` must not change afterwards."""
         import numpy as np
 
         self.models = tuple(models)
@@ -164,54 +167,82 @@ class SharedVocabulary:
         self._intercept = np.concatenate([model.intercept for model in self.models])
         # Which model each decision row belongs to, to apply that model's norms.
         self._row_model = np.repeat(np.arange(len(self.models)), widths)
-        self._index: dict[str, dict[str, int]] = {}
-        # Per block, one row per term: the coefficients of all models' rows times the
-        # term's IDF in each model, then the IDF² in each model (for the L2 norms).
-        self._tables: dict[str, npt.NDArray[np.float64]] = {}
+        width, model_count = int(bounds[-1]), len(self.models)
+        # Per block, each term's row in the table; rows run block after block (in
+        # BLOCK_ORDER) and the last row is all zeros, for terms no model knows.
+        self._indices: list[dict[str, int]] = []
+        parts: list[npt.NDArray[np.float64]] = []
         # Where each model's current block starts among its coefficient columns.
-        offsets = [0] * len(self.models)
-        for block in BLOCK_ORDER:
+        offsets = [0] * model_count
+        first_row = 0
+        for block_number, block in enumerate(BLOCK_ORDER):
             index: dict[str, int] = {}
             for model in self.models:
                 for term in model.terms.get(block, []):
-                    index.setdefault(term, len(index))
-            weights = np.zeros((len(index), int(bounds[-1])))
-            idf_squared = np.zeros((len(index), len(self.models)))
+                    index.setdefault(term, first_row + len(index))
+            # Columns: the decision rows, then IDF² per (sparse block, model).
+            part = np.zeros((len(index), width + len(SPARSE_BLOCKS) * model_count))
             for position, (model, (start, stop)) in enumerate(zip(self.models, self._rows, strict=True)):
                 terms = model.terms.get(block, [])
                 if not terms:
                     continue
-                rows = np.fromiter((index[term] for term in terms), dtype=np.intp, count=len(terms))
+                rows = np.fromiter((index[term] - first_row for term in terms), dtype=np.intp, count=len(terms))
                 columns = np.arange(offsets[position], offsets[position] + len(terms))
                 offsets[position] += len(terms)
                 # Dense features are used as they are.
                 idf = model.idf[block] if block in model.idf and block != LEXICON_BLOCK else np.ones(len(terms))
-                weights[rows, start:stop] = (model.coef[:, columns] * idf).T
-                idf_squared[rows, position] = idf * idf
-            self._index[block] = index
-            # One table per block, so one gather per comment fetches both.
-            self._tables[block] = np.hstack([weights, idf_squared])
+                part[rows, start:stop] = (model.coef[:, columns] * idf).T
+                if block != LEXICON_BLOCK:
+                    part[rows, width + block_number * model_count + position] = idf * idf
+            self._indices.append(index)
+            parts.append(part)
+            first_row += len(index)
+        parts.append(np.zeros((1, parts[0].shape[1])))
+        self._table = np.vstack(parts)
+        self._unknown = first_row
+        self._width = width
+        self._dense_factors = [1.0] * (len(BLOCK_ORDER) - len(SPARSE_BLOCKS)) * model_count
 
     def decide(self, features: Features) -> JointDecisions:
         """Every model's decision values for one comment's feature blocks."""
         import numpy as np
 
-        width = len(self._intercept)
-        values = self._intercept.copy()
-        for block in SPARSE_BLOCKS:
-            rows, counts = _look_up(self._index[block], features.get(block))
-            if not rows.size:
-                continue
-            tf = 1.0 + np.log(counts)  # sublinear, as in training
-            table = self._tables[block][rows]
-            # Σ tf·coef·idf per decision row, and Σ tf²·idf² (the squared norm) per model.
-            sums = tf @ table[:, :width]
-            squares = (tf * tf) @ table[:, width:]
-            inverse = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in squares.tolist()]
-            values += sums * np.array(inverse)[self._row_model]
-        rows, dense = _look_up(self._index[LEXICON_BLOCK], features.get(LEXICON_BLOCK))
-        if rows.size:
-            values += dense @ self._tables[LEXICON_BLOCK][rows, :width]
+        blocks = [features.get(block) or {} for block in BLOCK_ORDER]
+        sizes = [len(block) for block in blocks]
+        count = sum(sizes)
+        if not count:
+            return JointDecisions(self, self._intercept.tolist())
+        unknown = itertools.repeat(self._unknown)
+        rows = np.fromiter(
+            itertools.chain.from_iterable(
+                map(index.get, block, unknown) for index, block in zip(self._indices, blocks, strict=True)
+            ),
+            dtype=np.intp,
+            count=count,
+        )
+        weights = np.fromiter(
+            itertools.chain.from_iterable(block.values() for block in blocks), dtype=np.float64, count=count
+        )
+        sparse = count - sizes[-1]
+        # Sparse counts become sublinear term frequencies, as in training; dense values stay.
+        np.log(weights[:sparse], out=weights[:sparse])
+        weights[:sparse] += 1.0
+        table = self._table.take(rows, axis=0)
+        width = self._width
+        # Per block, Σ tf·coef·idf for every decision row (each block's own terms only);
+        # in the last row, Σ tf²·idf² per (sparse block, model): the squared norms.
+        weighted = np.zeros((len(BLOCK_ORDER) + 1, count))
+        start = 0
+        for block_number, size in enumerate(sizes):
+            weighted[block_number, start : start + size] = weights[start : start + size]
+            start += size
+        np.square(weights[:sparse], out=weighted[-1, :sparse])
+        products = weighted @ table
+        # Each decision row's sum is scaled by its model's inverse norm (1 for dense values).
+        factors = [1.0 / math.sqrt(square) if square > 0 else 0.0 for square in products[-1, width:].tolist()]
+        factors += self._dense_factors
+        scale = np.array(factors).reshape(len(BLOCK_ORDER), len(self.models))[:, self._row_model]
+        values = self._intercept + (products[:-1, :width] * scale).sum(axis=0)
         return JointDecisions(self, values.tolist())
 
     def rows_of(self, model: LinearTextModel) -> tuple[int, int]:
@@ -237,21 +268,6 @@ class JointDecisions:
 
 # What a model scores: a comment's feature blocks, or its joint decision values.
 ModelInput: TypeAlias = Features | JointDecisions
-
-
-def _look_up(
-    index: dict[str, int], block: dict[str, float] | None
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """Row numbers and values of a block's known features (the loops run in C)."""
-    import numpy as np
-
-    if not block:
-        return np.empty(0, dtype=np.intp), np.empty(0)
-    size = len(block)
-    rows = np.fromiter(map(index.get, block, itertools.repeat(-1)), dtype=np.intp, count=size)
-    values = np.fromiter(block.values(), dtype=np.float64, count=size)
-    known = rows >= 0
-    return rows[known], values[known]
 
 
 def _sigmoid(value: float) -> float:

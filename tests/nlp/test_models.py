@@ -279,3 +279,21 @@ def test_lexicon_features_carry_urgency_kinds_rating_and_short_replies() -> None
     short = featurizer.lexicon_features("不好", scorer.score("不好"))
     assert short["short_score"] < 0
     assert "short_score" not in featurizer.lexicon_features("民警态度很不好啊", scorer.score("民警态度很不好啊"))
+
+
+def test_seed_hits_count_each_seed_present_once_in_taxonomy_order() -> None:
+    taxonomy = Taxonomy(
+        categories=(
+            Category("速度", "", ("慢", "出警慢", "等了")),
+            Category("态度", "", ("态度差", "差")),
+            Category("其他", "", ("慢",)),  # the fallback's seeds are never counted
+        ),
+        fallback="其他",
+        version="t",
+    )
+    classifier = CategoryClassifier(taxonomy)
+    # Overlapping seeds (出警慢 and 慢) both count; a seed seen twice counts once.
+    assert classifier.seed_hits("态度差，出警慢，慢慢慢") == {"速度": 2, "态度": 2}
+    assert list(classifier.seed_hits("差得很，等了半天")) == ["速度", "态度"]
+    assert classifier.seed_hits("挺好") == {}
+    assert classifier.seed_hits("") == {}
