@@ -92,6 +92,7 @@ class Analyzer:
         if urgency_model is not None:
             urgency_version += f".{urgency_model.version}"
         version = f"minyi-sent-{sentiment_version}+cat-{category_version}+urg-{urgency_version}"
+        version += f"+lex-{self._lexicon.lexicon.fingerprint}"
         if taxonomy is not None and taxonomy != default_taxonomy():
             version += f"+tax-{taxonomy.fingerprint}"
         self.model_version = version

@@ -9,7 +9,9 @@ are found whatever the segmenter does with them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
 import math
 import re
@@ -101,6 +103,23 @@ class SentimentLexicon:
             suggestion_markers=tuple(sorted(words("suggestion_markers"))),
             sarcasm_markers=tuple(sorted(words("sarcasm_markers"))),
         )
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of every table; part of an analysis's model version.
+
+        The lexicon scores comments alongside the models, so an edited lexicon changes
+        analyses even before the models are retrained on it; the version must say so.
+        """
+        payload = json.dumps(
+            {
+                name: sorted(value) if isinstance(value, frozenset) else value
+                for name, value in dataclasses.asdict(self).items()
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:8]
 
 
 class _PunctuationTable(dict[int, str | None]):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from nlp.lexicon import default_lexicon_scorer, rating_of
+from nlp.analysis import Analyzer
+from nlp.lexicon import default_lexicon_scorer, load_sentiment_lexicon, rating_of
 from nlp.normalize import normalize_text
 from nlp.sentiment import SentimentScorer
 
@@ -169,3 +172,13 @@ def test_the_single_characters_still_count_on_their_own() -> None:
 def test_slang_praise_still_counts() -> None:
     assert label("民警真牛") == "positive"
     assert label("牛") == "positive"
+
+
+def test_the_fingerprint_follows_every_table_and_is_in_the_model_version() -> None:
+    lexicon = default_lexicon_scorer().lexicon
+    assert lexicon.fingerprint == load_sentiment_lexicon().fingerprint  # stable across loads
+    edited = dataclasses.replace(lexicon, positive={**lexicon.positive, "杠杠的好": 1.0})
+    assert edited.fingerprint != lexicon.fingerprint
+    fewer_markers = dataclasses.replace(lexicon, sarcasm_markers=lexicon.sarcasm_markers[1:])
+    assert fewer_markers.fingerprint != lexicon.fingerprint
+    assert Analyzer().model_version.endswith(f"+lex-{lexicon.fingerprint}")

@@ -30,3 +30,17 @@ def test_simplified_text_is_unchanged() -> None:
 def test_lone_surrogates_are_dropped() -> None:
     # A JSON body can carry "\ud800"; it is no character, and the segmenter refuses it.
     assert normalize_text("民警\ud800态度差\udfff") == "民警态度差"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("這個警察很好", "这个警察很好"),  # single characters only: the str.translate path
+        ("軟體", "软件"),  # a phrase key, not 软体 character by character
+        ("這個軟體不好用，警察說", "这个软件不好用,警察说"),  # a phrase among single characters
+        ("軟碟機壞了", "软驱坏了"),  # a three-character phrase key
+        ("軟碟片壞了", "软碟片坏了"),  # starts like that key but is none: character by character
+    ],
+)
+def test_phrases_win_over_their_characters(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
