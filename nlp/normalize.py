@@ -38,21 +38,12 @@ class _TradToSimp:
 
     def __init__(self, mapping: dict[str, str]) -> None:
         self._table = LongestMatch(mapping)
-        # Most comments hold no phrase key (the table's keys of two or more characters,
-        # such as 計程車), which a text can only contain if it holds one of their first
-        # two characters. Without one, the longest key at every position is a single
-        # character, and replacing those is what str.translate does, in C.
-        self._characters = str.maketrans({key: value for key, value in mapping.items() if len(key) == 1})
-        self._phrase_starts = frozenset(key[:2] for key in mapping if len(key) > 1)
 
     def convert(self, text: str) -> str:
         """Return ``text`` in Simplified characters (unchanged text is returned as is)."""
         table = self._table
         if table.first_chars.isdisjoint(text):
             return text
-        pairs = map(text.__getitem__, map(slice, range(len(text) - 1), range(2, len(text) + 1)))
-        if self._phrase_starts.isdisjoint(pairs):
-            return text.translate(self._characters)
         out: list[str] = []
         i = 0
         n = len(text)

@@ -39,6 +39,33 @@ class _UrgencyRule:
     label: str
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None
+    # The same alternatives split in two (see _screening_patterns): the rule can match
+    # only where one of these does.
+    screening: tuple[re.Pattern[str], ...]
+
+
+# Characters that give a pattern's first character a meaning other than itself.
+_REGEX_SYNTAX = frozenset("\\.^$*+?{}[]|()")
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _screening_patterns(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    """The alternatives as two patterns whose union matches exactly where all of them do.
+
+    Python's ``re`` tries every alternative at every position of a text unless each
+    alternative starts with a plain character; then it jumps to the positions holding
+    one of those first characters, some fifty times faster. Most rules start with a
+    character (杀了, 跳楼); the rest (a group, a class) go into a second, slower pattern.
+    A text that neither pattern matches cannot match the rule, which is the usual case
+    and needs no further work; otherwise the rule itself runs. Which group a pattern
+    lands in only affects speed: the two together are the same alternatives.
+    """
+    plain_start = [p for p in patterns if p[:1] not in _REGEX_SYNTAX and p[1:2] not in ("?", "*", "+", "{")]
+    other = [p for p in patterns if p not in plain_start]
+    return tuple(_alternation(group) for group in (plain_start, other) if group)
 
 
 class UrgencyScreen:
@@ -59,8 +86,9 @@ class UrgencyScreen:
                 _UrgencyRule(
                     kind=kind,
                     label=str(spec.get("label", kind)),
-                    pattern=re.compile("|".join(f"(?:{p})" for p in patterns)),
-                    unless=re.compile("|".join(f"(?:{p})" for p in unless)) if unless else None,
+                    pattern=_alternation(patterns),
+                    unless=_alternation(unless) if unless else None,
+                    screening=_screening_patterns(patterns),
                 )
             )
         self._rules = tuple(compiled)
@@ -77,6 +105,8 @@ class UrgencyScreen:
 
     @staticmethod
     def _first_match(rule: _UrgencyRule, text: str) -> str | None:
+        if not any(pattern.search(text) for pattern in rule.screening):
+            return None
         covered: list[tuple[int, int]] | None = None
         for match in rule.pattern.finditer(text):
             if covered is None:  # the suppressions are scanned only when a pattern matched

@@ -78,3 +78,21 @@ def test_shipped_rules_cover_every_kind() -> None:
     texts = ["弄死他", "不想活了", "打人", "家暴", "索贿", "上访"]
     found = {flag.kind for text in texts for flag in screen.screen(text)}
     assert found == set(URGENCY_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence"),
+    [
+        ("他要杀了我", "杀了"),  # a pattern that starts with a character
+        ("他叫人来堵我", "叫人来"),  # one that starts with a group
+        ("他们拽着我头发", "拽着我头发"),  # one that starts with a class
+        ("我会打电话给你", None),  # one that may start with anything, and nothing matches
+        ("请他吃饭了", None),
+    ],
+)
+def test_every_kind_of_pattern_start_is_screened_in(text: str, evidence: str | None) -> None:
+    # The screen first looks for the rule's alternatives in two groups (plain first
+    # character, anything else), and runs the rule only where one of them matches.
+    patterns = ["杀了", "(?:叫|找)人来", "[拽拉]着我头发", ".?打人"]
+    screen = UrgencyScreen({"threat": {"label": "测试", "patterns": patterns}}, version="t")
+    assert [flag.evidence for flag in screen.screen(text)] == ([evidence] if evidence else [])
