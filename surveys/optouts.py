@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from surveys.models import Contact, OptOut, Survey
@@ -31,7 +32,13 @@ def opt_out(session: Session, phone_e164: str, source: str, now: dt.datetime) ->
     """
     if is_opted_out(session, phone_e164):
         return False
-    session.add(OptOut(phone_e164=phone_e164, source=source, created_at=now))
+    try:
+        # Two taps (or a tap and an SMS) at the same moment both pass the check above;
+        # the phone number's unique key lets one in and the other finds it listed.
+        with session.begin_nested():
+            session.add(OptOut(phone_e164=phone_e164, source=source, created_at=now))
+    except IntegrityError:
+        return False
     contact_ids = select(Contact.id).where(Contact.phone_e164 == phone_e164)
     closed = bulk_transition(session, SurveyStatus.OPTED_OUT, now, [Survey.contact_id.in_(contact_ids)])
     session.flush()

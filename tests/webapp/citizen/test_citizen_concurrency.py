@@ -22,7 +22,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.cases import CaseInput, CitizenInput, store_case
 from surveys.db import make_session_factory
-from surveys.models import Case, CaseCategory, CaseContact, CitizenRole, Contact, Response, Survey, Unit, UnitLevel
+from surveys.models import (
+    Case,
+    CaseCategory,
+    CaseContact,
+    CitizenRole,
+    Contact,
+    OptOut,
+    Response,
+    Survey,
+    Unit,
+    UnitLevel,
+)
 from surveys.planning import new_token
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
@@ -42,6 +53,8 @@ def committed_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         case_ids = select(Case.id).where(Case.unit_id == unit_ids).scalar_subquery()
         contact_ids = list(session.scalars(select(CaseContact.contact_id).where(CaseContact.case_id.in_(case_ids))))
         survey_ids = select(Survey.id).where(Survey.case_id.in_(case_ids)).scalar_subquery()
+        phones = select(Contact.phone_e164).where(Contact.id.in_(contact_ids)).scalar_subquery()
+        session.execute(delete(OptOut).where(OptOut.phone_e164.in_(phones)))
         session.execute(delete(Response).where(Response.survey_id.in_(survey_ids)))
         session.execute(delete(Survey).where(Survey.case_id.in_(case_ids)))
         session.execute(delete(CaseContact).where(CaseContact.case_id.in_(case_ids)))
@@ -177,3 +190,28 @@ def test_simultaneous_submissions_store_exactly_one_answer(
         survey = session.scalars(select(Survey).where(Survey.token == token)).one()
         assert session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id)) == 1
         assert survey.status is SurveyStatus.ANSWERED
+
+
+@pytest.mark.parametrize("requests", [2, 8])
+def test_simultaneous_opt_outs_all_end_on_the_confirmation(
+    committed_factory: sessionmaker[Session], settings: Settings, requests: int
+):
+    app = _committed_app(committed_factory, settings)
+    token = _committed_survey(committed_factory)
+    start = threading.Barrier(requests)
+
+    def opt_out() -> tuple[int, str]:
+        client = app.test_client()
+        start.wait(timeout=10)
+        response = client.post(f"/s/{token}/optout")
+        return response.status_code, response.headers.get("Location", "")
+
+    with ThreadPoolExecutor(requests) as pool:
+        results = list(pool.map(lambda _: opt_out(), range(requests)))
+
+    assert results == [(303, f"/s/{token}/optout")] * requests
+    assert "您已退订" in app.test_client().get(f"/s/{token}/optout").get_data(as_text=True)
+    with committed_factory() as session:
+        survey = session.scalars(select(Survey).where(Survey.token == token)).one()
+        listed = session.scalar(select(func.count(OptOut.id)).where(OptOut.phone_e164 == survey.contact.phone_e164))
+        assert (listed, survey.status) == (1, SurveyStatus.OPTED_OUT)
