@@ -25,6 +25,7 @@ from flask_limiter.errors import RateLimitExceeded
 from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 from sqlalchemy import Connection, Engine
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from surveys.answers import (
@@ -136,6 +137,26 @@ def _too_many_requests(item: RateLimitItem) -> ResponseReturnValue:
 def _rate_limit_exceeded(_exc: RateLimitExceeded) -> ResponseReturnValue:
     """An app-wide limit (``RATELIMIT_DEFAULT``, if one is ever set) gets the same page."""
     return _message("rate_limited", 429)
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> ResponseReturnValue | HTTPException:
+    """Errors under ``/s/`` that no citizen view answers get a citizen page too.
+
+    A path no route matches (a link cut short: ``/s/``, ``/s/abc/def``), a method no
+    view takes, or a body over ``MAX_CONTENT_LENGTH`` is decided before any view of
+    this blueprint runs, so its handlers and ``after_request`` never see it. Anything
+    else keeps Flask's own response.
+    """
+    prefix = bp.url_prefix or ""
+    if exc.code is None or not (request.path == prefix or request.path.startswith(prefix + "/")):
+        return exc
+    kind = "unknown" if exc.code == 404 else "rate_limited" if exc.code == 429 else "bad_request"
+    body, status = _message(kind, exc.code)
+    headers = dict(exc.get_headers())  # Allow, for a 405
+    headers.pop("Content-Type", None)
+    headers["Cache-Control"] = "no-store"
+    return body, status, headers
 
 
 def _unknown_link() -> ResponseReturnValue:

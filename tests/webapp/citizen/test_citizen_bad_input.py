@@ -157,3 +157,41 @@ def test_traditional_chinese_and_emoji_are_stored_intact(
     session.expire_all()
     assert session.scalars(select(Response.comment).where(Response.survey_id == survey.id)).one() == comment
     assert comment in client.get(f"/s/{survey.token}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title"),
+    [
+        ("GET", "/s/", 404, "链接无效"),  # a link cut short
+        ("GET", "/s/AAAAAAAAAAAA/more/parts", 404, "链接无效"),
+        ("PUT", "/s/{token}", 405, "无法处理这个请求"),
+        ("DELETE", "/s/{token}/optout", 405, "无法处理这个请求"),
+    ],
+)
+def test_requests_no_citizen_view_takes_get_a_citizen_page(
+    client: FlaskClient, survey: Survey, session: Session, method: str, path: str, status: int, title: str
+):
+    page = client.open(path.format(token=survey.token), method=method)
+    assert page.status_code == status
+    assert title in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "Content-Security-Policy" in page.headers
+    if status == 405:
+        assert "POST" in page.headers["Allow"]
+    session.expire_all()
+    assert session.get_one(Survey, survey.id).status is SurveyStatus.OPENED
+
+
+def test_a_body_over_the_servers_limit_gets_a_citizen_page(client: FlaskClient, survey: Survey, session: Session):
+    client.application.config["MAX_CONTENT_LENGTH"] = 1024
+    page = _post_raw(client, survey, b"overall=5&comment=" + b"a" * 2048)
+    assert page.status_code == 413
+    assert "无法处理这个请求" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id)) == 0
+
+
+def test_other_pages_keep_flasks_own_errors(client: FlaskClient):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "链接无效" not in page.get_data(as_text=True)
