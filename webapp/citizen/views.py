@@ -79,8 +79,9 @@ MISS_SCOPE = "citizen-token-miss"
 # per-request bookkeeping cost a quarter of the survey page's CPU:
 #
 # - SURVEY_MISS_RATE_LIMIT, used up only by lookups of unknown tokens (404) and tested on
-#   every request, so guessing stalls while citizens behind one carrier address (mobile
-#   networks put thousands behind one) are not affected;
+#   every request, so guessing stalls while citizens opening their real links never use
+#   it up, however many share one carrier address; once a guesser behind such an address
+#   has spent it, its neighbours get the 429 too until the window ends (docs/survey.md);
 # - SURVEY_RATE_LIMIT, used up by every write (an answer, an opt-out). Reads of real links
 #   do not count: each one costs a counter increment, which the in-process storage pays
 #   for with a timer thread, and a flood of reads is the reverse proxy's to stop
