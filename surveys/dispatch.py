@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from surveys.messages import render, survey_params
 from surveys.models import Case, Contact, SmsDirection, SmsKind, SmsMessage, SmsSendStatus, Survey
+from surveys.optouts import is_opted_out
 from surveys.policy import Policy, PolicyBook, load_policy_book
 from surveys.send_rate import SendSchedule
 from surveys.sending import (
@@ -192,6 +193,12 @@ def _record_sent(session: Session, job: SurveySend, outcome: Sent, provider: str
         # Only possible if this process stalled past its lease: the SMS did go out, so it
         # is recorded, but the survey stays ``unknown`` as an administrator was told.
         log.error("survey %s sent after its claim was declared unknown", job.survey_id)
+    elif is_opted_out(session, job.message.to):
+        # The citizen opted out while this SMS was on its way (a survey being sent cannot
+        # move to ``opted_out``): now that it is sent, close it like the others.
+        bulk_transition(
+            session, SurveyStatus.OPTED_OUT, at, [Survey.id == job.survey_id], from_states=[SurveyStatus.SENT]
+        )
     row = _message_row(job, provider, at, SmsSendStatus.SENT)
     row.provider_message_id = outcome.result.provider_message_id
     row.provider_status = outcome.result.status

@@ -28,7 +28,8 @@ def opt_out(session: Session, phone_e164: str, source: str, now: dt.datetime) ->
     Idempotent, so a replayed webhook or a second tap changes nothing (and the caller
     knows not to confirm twice). Every survey that can still move to ``opted_out``
     (planned, sent, delivered, opened, reminded) does; one being sent right now finishes
-    its send, and nothing after it goes out.
+    its send and is closed when the send is recorded (``surveys.dispatch``), and nothing
+    after it goes out.
     """
     if is_opted_out(session, phone_e164):
         return False

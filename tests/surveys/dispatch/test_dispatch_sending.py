@@ -18,7 +18,7 @@ from surveys.send_rate import SendSchedule
 from surveys.sending import CLAIM_LEASE, MAX_SEND_ATTEMPTS
 from surveys.settings import Settings
 from surveys.skip_reasons import SkipReason
-from surveys.sms.base import FailureKind, SmsOutcomeUnknownError, SmsSendError
+from surveys.sms.base import FailureKind, OutgoingSms, SendResult, SmsOutcomeUnknownError, SmsSendError
 from surveys.states import SurveyStatus
 from tests.surveys.dispatch.conftest import FakeClock, ScriptedProvider, local, messages_of
 
@@ -91,6 +91,27 @@ def test_an_opt_out_recorded_elsewhere_is_still_honoured_at_send_time(
     assert dispatch(NOW).opted_out == 1
     assert survey.status is SurveyStatus.OPTED_OUT
     assert survey.opted_out_at == NOW
+
+
+def test_an_opt_out_while_the_sms_is_on_its_way_closes_the_survey_once_sent(
+    session: Session, session_factory: sessionmaker[Session], dispatch: Dispatch, due: Callable[..., Survey]
+):
+    survey = due()
+
+    class OptingOutMeanwhile(ScriptedProvider):
+        """The citizen replies TD to an earlier message while this one is being sent."""
+
+        def send(self, message: OutgoingSms) -> SendResult:
+            with session_factory() as other:
+                assert opt_out(other, message.to, "sms", NOW)
+                other.commit()
+            return super().send(message)
+
+    report = dispatch(NOW, provider=OptingOutMeanwhile())
+    assert report.sent == 1  # the SMS went out: it was already on its way
+    assert (survey.status, survey.sent_at, survey.opted_out_at) == (SurveyStatus.OPTED_OUT, NOW, NOW)
+    [message] = messages_of(session, survey)
+    assert message.send_status is SmsSendStatus.SENT
 
 
 def test_a_number_found_unreachable_meanwhile_is_skipped_with_the_reason(
