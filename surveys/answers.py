@@ -125,6 +125,16 @@ def is_expired(survey: Survey, now: dt.datetime) -> bool:
     return survey.status is SurveyStatus.EXPIRED or (survey.expires_at is not None and survey.expires_at <= now)
 
 
+def storable_text(text: str) -> str:
+    """``text`` without what cannot be stored or read: control characters and lone surrogates.
+
+    For text nobody can be asked to correct, such as an SMS body (line breaks are kept,
+    as LF): PostgreSQL refuses NUL, and lone surrogates cannot be encoded as UTF-8.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _SURROGATES.sub("", _CONTROL_CHARS.sub("", text))
+
+
 def normalize_comment(text: object) -> str:
     """The comment as stored: line breaks as LF, control characters and outer blanks removed.
 

@@ -12,30 +12,34 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from surveys.models import SmsDirection, SmsKind, SmsMessage, SmsSendStatus
+from surveys.models import SmsDirection, SmsKind, SmsMessage, SmsSendStatus, Survey
 from surveys.sms.base import DeliveryReport, DeliveryState
 from surveys.states import SurveyStatus
 from surveys.suppressions import act_on_failure
-from surveys.transitions import transition
+from surveys.transitions import bulk_transition
 
 log = logging.getLogger(__name__)
 
 
-def _apply_to_survey(message: SmsMessage, report: DeliveryReport, now: dt.datetime) -> None:
-    survey = message.survey
-    if message.kind is not SmsKind.SURVEY or survey is None:
+def _apply_to_survey(session: Session, message: SmsMessage, report: DeliveryReport, now: dt.datetime) -> None:
+    """Move the message's survey on, only from ``sent``, in one conditional UPDATE each.
+
+    The citizen may be answering at this very moment: a status read first and written
+    later could put an answered survey back to delivered (or failed).
+    """
+    if message.kind is not SmsKind.SURVEY or message.survey_id is None:
         return
+    this_survey = [Survey.id == message.survey_id]
     if report.state is DeliveryState.DELIVERED:
-        if survey.status is SurveyStatus.SENT:
-            transition(survey, SurveyStatus.DELIVERED, now)
-        else:
-            survey.delivered_at = survey.delivered_at or now  # opened or answered already
-    elif survey.status is SurveyStatus.SENT:
-        transition(survey, SurveyStatus.FAILED, now)
-        survey.last_error_code, survey.last_error_message = report.error_code, report.error_message
+        if not bulk_transition(session, SurveyStatus.DELIVERED, now, this_survey, from_states=[SurveyStatus.SENT]):
+            # Opened or answered already: only note when the message arrived.
+            session.execute(update(Survey).where(*this_survey, Survey.delivered_at.is_(None)).values(delivered_at=now))
+    else:
+        error = {"last_error_code": report.error_code, "last_error_message": report.error_message}
+        bulk_transition(session, SurveyStatus.FAILED, now, this_survey, from_states=[SurveyStatus.SENT], values=error)
 
 
 def apply_delivery_report(session: Session, report: DeliveryReport, now: dt.datetime) -> bool:
@@ -49,7 +53,6 @@ def apply_delivery_report(session: Session, report: DeliveryReport, now: dt.date
         )
         .order_by(SmsMessage.id.desc())
         .limit(1)
-        .options(selectinload(SmsMessage.survey))
     ).one_or_none()
     if message is None:
         log.info("%s report for unknown message %s ignored", report.provider, report.provider_message_id)
@@ -64,7 +67,7 @@ def apply_delivery_report(session: Session, report: DeliveryReport, now: dt.date
     delivered = report.state is DeliveryState.DELIVERED
     message.send_status = SmsSendStatus.DELIVERED if delivered else SmsSendStatus.UNDELIVERED
     message.error_code, message.error_message = report.error_code, report.error_message
-    _apply_to_survey(message, report, now)
+    _apply_to_survey(session, message, report, now)
     if report.state is DeliveryState.FAILED and report.failure_kind is not None:
         act_on_failure(session, message.phone_e164, report.provider, report.error_code or "", report.failure_kind, now)
     session.flush()

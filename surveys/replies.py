@@ -3,10 +3,11 @@
 Every inbound message is stored first, unique per provider message id, so a replayed
 webhook finds its row and changes nothing. Then:
 
-- a rating (1–5, 5 = 非常满意) answers the phone's newest open survey through the same
-  :func:`surveys.answers.submit_answer` as the web page, with channel ``sms``;
-- TD/T/N/退订/STOP opts the number out of everything, and the first time only, queues
-  one confirmation;
+- a rating (1–5, 5 = 非常满意) answers the phone's newest survey through the same
+  :func:`surveys.answers.submit_answer` as the web page, with channel ``sms``; if that
+  survey has its answer already, the rating is refused, never given to an older one;
+- TD/T/N/退订/STOP opts the number out of everything (even a number whose contact was
+  purged), and the first time only, queues one confirmation;
 - other text is a comment. While the newest survey is still open it waits on that
   survey and joins the rating when it arrives ("出警太慢" then "1"); after an answer it
   is added to that answer's comment while the survey's window lasts, and the answer is
@@ -17,6 +18,7 @@ A message from a number we never texted is stored and otherwise ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -25,9 +27,26 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys.answers import MAX_COMMENT_CHARS, AlreadyAnsweredError, SurveyClosedError, submit_answer, validate_answer
+from surveys.answers import (
+    MAX_COMMENT_CHARS,
+    AlreadyAnsweredError,
+    SurveyClosedError,
+    storable_text,
+    submit_answer,
+    validate_answer,
+)
 from surveys.messages import OPT_OUT_CONFIRMATION_TEMPLATE, render
-from surveys.models import Channel, Contact, ReplyOutcome, SmsDirection, SmsKind, SmsMessage, Survey, mask_phone
+from surveys.models import (
+    Channel,
+    Contact,
+    ReplyOutcome,
+    Response,
+    SmsDirection,
+    SmsKind,
+    SmsMessage,
+    Survey,
+    mask_phone,
+)
 from surveys.optouts import opt_out
 from surveys.outbox import queue_message
 from surveys.reply_parsing import ParsedReply, ReplyKind, parse_reply
@@ -40,14 +59,22 @@ log = logging.getLogger(__name__)
 OPT_OUT_SOURCE = "sms"
 
 
-def _newest_survey(session: Session, contact: Contact, now: dt.datetime, *, answered_too: bool) -> Survey | None:
-    """The contact's most recently sent survey still within its window."""
-    states = set(ANSWERABLE_SURVEY_STATES) | ({SurveyStatus.ANSWERED} if answered_too else set())
+def _newest_survey(session: Session, contact: Contact, now: dt.datetime) -> Survey | None:
+    """The contact's most recently sent survey still within its window, answered or not.
+
+    A reply is about the last message the citizen got, so a rating for a survey that is
+    answered already is refused rather than given to an older one. The row is locked
+    until the reply's transaction ends: a rating and a comment sent together (or two
+    comments) arrive as concurrent webhooks, and each must see what the other wrote.
+    """
+    states = {*ANSWERABLE_SURVEY_STATES, SurveyStatus.ANSWERED}
     return session.scalars(
         select(Survey)
         .where(Survey.contact_id == contact.id, Survey.status.in_(states), Survey.expires_at > now)
         .order_by(Survey.sent_at.desc(), Survey.id.desc())
         .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
 
 
@@ -64,10 +91,11 @@ def _pending_comments(session: Session, survey: Survey) -> list[SmsMessage]:
 def _rate(
     session: Session, contact: Contact, reply: ParsedReply, now: dt.datetime
 ) -> tuple[ReplyOutcome, Survey | None]:
-    survey = _newest_survey(session, contact, now, answered_too=False)
+    survey = _newest_survey(session, contact, now)
     if survey is None:
-        answered = _newest_survey(session, contact, now, answered_too=True)
-        return (ReplyOutcome.ALREADY_ANSWERED, answered) if answered else (ReplyOutcome.NO_SURVEY, None)
+        return ReplyOutcome.NO_SURVEY, None
+    if survey.status is SurveyStatus.ANSWERED:
+        return ReplyOutcome.ALREADY_ANSWERED, survey
     pending = _pending_comments(session, survey)
     comment = "\n".join([*(row.body.strip() for row in pending), reply.comment]).strip()
     try:
@@ -86,12 +114,14 @@ def _rate(
 def _comment(
     session: Session, contact: Contact, reply: ParsedReply, now: dt.datetime
 ) -> tuple[ReplyOutcome, Survey | None]:
-    survey = _newest_survey(session, contact, now, answered_too=True)
+    survey = _newest_survey(session, contact, now)
     if survey is None:
         return ReplyOutcome.NO_SURVEY, None
-    if survey.response is None:
+    response = session.scalars(
+        select(Response).where(Response.survey_id == survey.id).execution_options(populate_existing=True)
+    ).one_or_none()
+    if response is None:
         return ReplyOutcome.COMMENT_PENDING, survey
-    response = survey.response
     response.comment = "\n".join(part for part in (response.comment, reply.comment) if part)[:MAX_COMMENT_CHARS]
     response.is_analyzed = False  # the analysis tick scores the longer comment again
     return ReplyOutcome.COMMENT_ADDED, survey
@@ -135,6 +165,7 @@ def _store(session: Session, inbound: InboundSms, now: dt.datetime) -> SmsMessag
 
 def handle_inbound_sms(session: Session, inbound: InboundSms, now: dt.datetime, settings: Settings) -> ReplyOutcome:
     """Store and act on one inbound message; a replay returns the first outcome unchanged."""
+    inbound = dataclasses.replace(inbound, body=storable_text(inbound.body))
     earlier = session.scalars(
         select(SmsMessage).where(
             SmsMessage.direction == SmsDirection.INBOUND,
@@ -149,12 +180,13 @@ def handle_inbound_sms(session: Session, inbound: InboundSms, now: dt.datetime, 
     reply = parse_reply(inbound.body)
     contact = session.scalars(select(Contact).where(Contact.phone_e164 == inbound.phone_e164)).one_or_none()
     survey: Survey | None = None
-    if contact is None:
+    if reply.kind is ReplyKind.OPT_OUT:
+        # By phone number, even one whose contact was purged: it must never be texted again.
+        outcome, survey = _opt_out(session, inbound.phone_e164, now, settings)
+    elif contact is None:
         outcome = ReplyOutcome.UNKNOWN_PHONE
     elif reply.kind is ReplyKind.EMPTY:
         outcome = ReplyOutcome.EMPTY
-    elif reply.kind is ReplyKind.OPT_OUT:
-        outcome, survey = _opt_out(session, contact.phone_e164, now, settings)
     elif reply.kind is ReplyKind.RATING:
         outcome, survey = _rate(session, contact, reply, now)
     else:

@@ -1,10 +1,13 @@
 """What a citizen's SMS reply means: a rating, an opt-out, or a comment.
 
 Pure text handling, no database. Citizens type on whatever keyboard they have, so
-full-width digits (５), Chinese numerals (五) and the labels themselves (非常满意) all
-count as ratings, and TD, T, N, 退订 and STOP (in any case, with any punctuation) opt
-out. A rating may be followed by a comment ("1 出警太慢"), but only after a space or
-punctuation: "1个小时才来人" is a complaint about an hour's wait, not a rating of 1.
+full-width digits (５), Chinese numerals (五), the labels themselves (非常满意) and their
+Traditional forms (滿意) all count as ratings, with a 分/星, 好评 or emoji right after
+(5星好评, 满意😊); TD, T, N, 退订 and STOP (in any case, with any punctuation) opt out,
+and so does any reply that asks for 退订 or 取消订阅 without negating it (请退订,
+退订，谢谢; not 不要退订). A rating may be followed by a comment ("1 出警太慢"), but only
+after a space or punctuation: "1个小时才来人" is a complaint about an hour's wait, not a
+rating of 1, and neither -1 nor 4.5 is a rating.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from nlp.normalize import to_simplified
 from surveys.answers import RATING_LABELS
 
 #: Opt-out keywords: the domestic carriers' TD/T/N/退订 and Twilio's standard English set.
@@ -28,12 +32,18 @@ _RATING_TOKENS = (
     | _NUMERALS
     | {label: n for n, label in RATING_LABELS.items()}
 )
+#: Emoji (and their joiners and variation selectors), allowed right after a rating.
+_EMOJI = "\u2600-\u27bf\u2b50\u200d\ufe0f\U0001f300-\U0001faff"
 _RATING = re.compile(
-    rf"^(?P<token>{'|'.join(sorted(map(re.escape, _RATING_TOKENS), key=len, reverse=True))})[分星]?"
+    rf"^(?P<token>{'|'.join(sorted(map(re.escape, _RATING_TOKENS), key=len, reverse=True))})"
+    rf"(?![.．][0-9０-９])[分星]?(?:好评)?[{_EMOJI}]*"
     rf"(?:[{_SEPARATORS}]+(?P<comment>.*))?$",
     re.DOTALL,
 )
 _OPT_OUT = re.compile(rf"^(?:{'|'.join(OPT_OUT_WORDS)})+$")
+#: A request to unsubscribe inside a longer reply, unless negated just before it.
+_OPT_OUT_REQUEST = re.compile(r"(?<![不别勿])(?<!不要)(?<!不想)(?<!不用)(?<!不会)(?:退订|取消订阅)")
+_NEGATIVE_NUMBER = re.compile(r"^\s*[-−－]\s*[0-9０-９]")
 _SEPARATOR_RUN = re.compile(rf"[{_SEPARATORS}]+")
 _LEADING = re.compile(rf"^[{_SEPARATORS}]+")
 
@@ -58,13 +68,19 @@ class ParsedReply:
 
 def parse_reply(text: str) -> ParsedReply:
     """Classify one SMS body; comments keep the citizen's own characters and punctuation."""
-    compact = _SEPARATOR_RUN.sub("", unicodedata.normalize("NFKC", text or "")).upper()
+    compact = _SEPARATOR_RUN.sub("", to_simplified(unicodedata.normalize("NFKC", text or ""))).upper()
     if not compact:
         return ParsedReply(ReplyKind.EMPTY)
-    if _OPT_OUT.fullmatch(compact):
+    if _OPT_OUT.fullmatch(compact) or _OPT_OUT_REQUEST.search(compact):
         return ParsedReply(ReplyKind.OPT_OUT)
-    match = _RATING.match(_LEADING.sub("", text.strip()))
-    if match:
-        comment = (match.group("comment") or "").strip()
-        return ParsedReply(ReplyKind.RATING, _RATING_TOKENS[match.group("token")], comment)
-    return ParsedReply(ReplyKind.COMMENT, comment=text.strip())
+    stripped = text.strip()
+    if not _NEGATIVE_NUMBER.match(stripped):
+        reply = _LEADING.sub("", stripped)
+        simplified = to_simplified(reply)
+        match = _RATING.match(simplified)
+        if match:
+            # The comment in the citizen's own characters where the conversion kept the length.
+            source = reply if len(reply) == len(simplified) else simplified
+            comment = source[match.start("comment") :].strip() if match.group("comment") else ""
+            return ParsedReply(ReplyKind.RATING, _RATING_TOKENS[match.group("token")], comment)
+    return ParsedReply(ReplyKind.COMMENT, comment=stripped)

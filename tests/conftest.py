@@ -22,7 +22,7 @@ from surveys.db import make_engine
 from surveys.schema import drop_everything, upgrade
 from surveys.settings import Settings, load_settings
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.committed"]
 
 SHARED_DIR = Path(__file__).resolve().parent.parent.parent / "shared"
 NOW = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.UTC)  # 14:00 in Asia/Shanghai: outside quiet hours

@@ -34,6 +34,13 @@ def report(status: str, state: DeliveryState, code: str | None = None, kind: Fai
     return DeliveryReport("twilio", SID, state, status, code, "carrier says no" if code else None, kind)
 
 
+def apply(session: Session, delivery: DeliveryReport, now: dt.datetime) -> bool:
+    """Apply ``delivery`` as a webhook would; the test then reads what the next request would."""
+    changed = apply_delivery_report(session, delivery, now)
+    session.expire_all()  # the survey moves in one UPDATE, not through the loaded object
+    return changed
+
+
 def message(session: Session) -> SmsMessage:
     return session.scalars(select(SmsMessage).where(SmsMessage.provider_message_id == SID)).one()
 
@@ -42,13 +49,13 @@ def test_delivered_moves_the_survey_and_a_replay_changes_nothing(
     session: Session, sent: Callable[..., Survey], now: dt.datetime
 ):
     survey = sent()
-    assert apply_delivery_report(session, report("sent", DeliveryState.IN_FLIGHT), now)
-    assert apply_delivery_report(session, report("delivered", DeliveryState.DELIVERED), now)
+    assert apply(session, report("sent", DeliveryState.IN_FLIGHT), now)
+    assert apply(session, report("delivered", DeliveryState.DELIVERED), now)
     assert (survey.status, survey.delivered_at) == (SurveyStatus.DELIVERED, now)
     assert (message(session).send_status, message(session).provider_status) == (SmsSendStatus.DELIVERED, "delivered")
     later = now + dt.timedelta(minutes=5)
-    assert not apply_delivery_report(session, report("delivered", DeliveryState.DELIVERED), later)
-    assert not apply_delivery_report(session, report("sent", DeliveryState.IN_FLIGHT), later)
+    assert not apply(session, report("delivered", DeliveryState.DELIVERED), later)
+    assert not apply(session, report("sent", DeliveryState.IN_FLIGHT), later)
     assert (survey.delivered_at, message(session).provider_status) == (now, "delivered")
 
 
@@ -56,7 +63,7 @@ def test_a_transient_carrier_failure_fails_the_survey_without_suppressing_the_nu
     session: Session, sent: Callable[..., Survey], now: dt.datetime
 ):
     survey = sent()
-    assert apply_delivery_report(session, report("undelivered", DeliveryState.FAILED, "30003"), now)
+    assert apply(session, report("undelivered", DeliveryState.FAILED, "30003"), now)
     assert (survey.status, survey.last_error_code, survey.failed_at) == (SurveyStatus.FAILED, "30003", now)
     assert message(session).send_status is SmsSendStatus.UNDELIVERED
     assert session.scalars(select(PhoneSuppression)).all() == []
@@ -64,7 +71,7 @@ def test_a_transient_carrier_failure_fails_the_survey_without_suppressing_the_nu
 
 def test_an_unknown_handset_suppresses_the_number(session: Session, sent: Callable[..., Survey], now: dt.datetime):
     survey = sent()
-    apply_delivery_report(session, report("undelivered", DeliveryState.FAILED, "30005", FailureKind.UNREACHABLE), now)
+    apply(session, report("undelivered", DeliveryState.FAILED, "30005", FailureKind.UNREACHABLE), now)
     suppression = session.scalars(select(PhoneSuppression)).one()
     assert (suppression.phone_e164, suppression.error_code) == (survey.contact.phone_e164, "30005")
 
@@ -73,7 +80,7 @@ def test_a_late_delivery_after_the_citizen_opened_only_records_the_time(
     session: Session, sent: Callable[..., Survey], now: dt.datetime
 ):
     survey = sent(SurveyStatus.OPENED)
-    assert apply_delivery_report(session, report("delivered", DeliveryState.DELIVERED), now)
+    assert apply(session, report("delivered", DeliveryState.DELIVERED), now)
     assert (survey.status, survey.delivered_at) == (SurveyStatus.OPENED, now)
 
 
@@ -81,9 +88,9 @@ def test_a_failure_after_the_citizen_answered_does_not_undo_the_answer(
     session: Session, sent: Callable[..., Survey], now: dt.datetime
 ):
     survey = sent(SurveyStatus.ANSWERED)
-    apply_delivery_report(session, report("failed", DeliveryState.FAILED, "30008"), now)
+    apply(session, report("failed", DeliveryState.FAILED, "30008"), now)
     assert survey.status is SurveyStatus.ANSWERED
 
 
 def test_a_report_for_a_message_we_do_not_know_is_ignored(session: Session, now: dt.datetime):
-    assert not apply_delivery_report(session, report("delivered", DeliveryState.DELIVERED), now)
+    assert not apply(session, report("delivered", DeliveryState.DELIVERED), now)

@@ -24,6 +24,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.replies import handle_inbound_sms
+from surveys.retention import purge_contacts
 from surveys.settings import Settings
 from surveys.sms.base import InboundSms
 from surveys.states import SurveyStatus
@@ -178,3 +179,45 @@ def test_a_rating_after_a_web_answer_is_already_answered(
 ):
     submit_answer(session, open_survey, AnswerInput(overall=4), Channel.WEB, now)
     assert reply("1") is ReplyOutcome.ALREADY_ANSWERED
+
+
+def test_a_repeated_rating_never_answers_an_older_survey(
+    session: Session,
+    reply: Callable[..., ReplyOutcome],
+    make_survey: Callable[..., Survey],
+    make_case: Callable[..., Case],
+    now: dt.datetime,
+):
+    # The citizen is never told a reply arrived, so a second "5" is likely; it is about
+    # the last message they got, not the survey of a case from days ago.
+    older = make_survey(SurveyStatus.DELIVERED, case=make_case(phones=[PHONE]), sent_at=now - dt.timedelta(days=3))
+    newer = make_survey(SurveyStatus.DELIVERED, case=make_case(phones=[PHONE]), sent_at=now - dt.timedelta(hours=1))
+    assert reply("5") is ReplyOutcome.RATING
+    assert reply("5") is ReplyOutcome.ALREADY_ANSWERED
+    assert (older.status, newer.status) == (SurveyStatus.DELIVERED, SurveyStatus.ANSWERED)
+    assert session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_td_from_a_purged_contact_still_opts_the_number_out(
+    session: Session,
+    reply: Callable[..., ReplyOutcome],
+    make_survey: Callable[..., Survey],
+    make_case: Callable[..., Case],
+    now: dt.datetime,
+):
+    make_survey(SurveyStatus.EXPIRED, case=make_case(phones=[PHONE], closed_at=now - dt.timedelta(days=400)))
+    assert purge_contacts(session, now, retention_days=180) == 1
+    assert reply("TD") is ReplyOutcome.OPT_OUT
+    assert session.scalar(select(func.count()).select_from(OptOut).where(OptOut.phone_e164 == PHONE)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"), [("5 好\x00", "5 好"), ("\ud83d满意", "满意"), ("太慢了\r\n真的", "太慢了\n真的")]
+)
+def test_characters_that_cannot_be_stored_are_dropped(
+    session: Session, reply: Callable[..., ReplyOutcome], open_survey: Survey, body: str, stored: str
+):
+    reply(body)
+    session.flush()
+    [row] = inbound_rows(session)
+    assert row.body == stored

@@ -26,6 +26,13 @@ from surveys.reply_parsing import ParsedReply, ReplyKind, parse_reply
         ("非常满意！", 5),
         ("4分", 4),
         ("5。", 5),
+        ("滿意", 4),  # Traditional
+        ("非常滿意", 5),
+        ("不滿意", 2),
+        ("满意😊", 4),  # an emoji right after the rating
+        ("5👍", 5),
+        ("5星好评", 5),
+        ("五星好评", 5),
     ],
 )
 def test_ratings(text: str, rating: int):
@@ -38,13 +45,21 @@ def test_ratings(text: str, rating: int):
         ("1 出警太慢了", 1, "出警太慢了"),
         ("不满意，等了两个小时", 2, "等了两个小时"),
         ("5\n谢谢民警！", 5, "谢谢民警！"),
+        ("滿意，謝謝民警", 4, "謝謝民警"),  # the comment keeps the citizen's own characters
     ],
 )
 def test_a_rating_may_carry_a_comment_after_a_separator(text: str, rating: int, comment: str):
     assert parse_reply(text) == ParsedReply(ReplyKind.RATING, rating, comment)
 
 
-@pytest.mark.parametrize("text", ["TD", "td", "T", "N", "n", "退订", "退订。", "STOP", "Stop", "ＴＤ", " TD退订 "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("TD", "td", "T", "N", "n", "退订", "退订。", "STOP", "Stop", "ＴＤ", " TD退订 "),
+        # A request to unsubscribe in other words, or in Traditional characters.
+        *("请退订", "我要退订", "退订，谢谢", "回复TD退订", "退訂", "取消订阅", "为什么不能退订"),
+    ],
+)
 def test_opt_out_words(text: str):
     assert parse_reply(text).kind is ReplyKind.OPT_OUT
 
@@ -58,6 +73,9 @@ def test_opt_out_words(text: str):
         "0",
         "6",
         "不要退订我",
+        "我不会退订的",
+        "-1",  # not a rating of 1
+        "4.5",  # not a 4 followed by a comment "5"
         "No",
         "民警态度很好，谢谢",
     ],

@@ -9,97 +9,19 @@ own database connection from the app's own session factory.
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from surveys.cases import CaseInput, CitizenInput, store_case
-from surveys.db import make_session_factory
-from surveys.models import (
-    Case,
-    CaseCategory,
-    CaseContact,
-    CitizenRole,
-    Contact,
-    OptOut,
-    Response,
-    Survey,
-    Unit,
-    UnitLevel,
-)
-from surveys.planning import new_token
+from surveys.models import OptOut, Response, Survey
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
-from surveys.units import create_unit
+from tests.committed import committed_survey
 from tests.conftest import NOW
-
-
-@pytest.fixture
-def committed_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
-    """Sessions on real connections; everything made under the test's unit is deleted after."""
-    factory = make_session_factory(engine)
-    code = f"RACE{secrets.token_hex(4)}"
-    factory.kw["info"] = {"unit_code": code}
-    yield factory
-    with factory.begin() as session:
-        unit_ids = select(Unit.id).where(Unit.code == code).scalar_subquery()
-        case_ids = select(Case.id).where(Case.unit_id == unit_ids).scalar_subquery()
-        contact_ids = list(session.scalars(select(CaseContact.contact_id).where(CaseContact.case_id.in_(case_ids))))
-        survey_ids = select(Survey.id).where(Survey.case_id.in_(case_ids)).scalar_subquery()
-        phones = select(Contact.phone_e164).where(Contact.id.in_(contact_ids)).scalar_subquery()
-        session.execute(delete(OptOut).where(OptOut.phone_e164.in_(phones)))
-        session.execute(delete(Response).where(Response.survey_id.in_(survey_ids)))
-        session.execute(delete(Survey).where(Survey.case_id.in_(case_ids)))
-        session.execute(delete(CaseContact).where(CaseContact.case_id.in_(case_ids)))
-        session.execute(delete(Case).where(Case.unit_id == unit_ids))
-        session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
-        session.execute(delete(Unit).where(Unit.code == code))
-
-
-def _committed_survey(factory: sessionmaker[Session], status: SurveyStatus = SurveyStatus.OPENED) -> str:
-    with factory.begin() as session:
-        code = session.info["unit_code"]
-        unit = session.scalars(select(Unit).where(Unit.code == code)).one_or_none() or create_unit(
-            session, code, "并发测试派出所", UnitLevel.STATION, hotline="0575-1"
-        )
-        phone = f"+86139{secrets.randbelow(10**8):08d}"
-        case, _ = store_case(
-            session,
-            CaseInput(
-                source="race",
-                external_no=f"{code}-{secrets.token_hex(4)}",
-                unit=unit,
-                category=CaseCategory.ALARM_110,
-                closed_at=NOW - dt.timedelta(hours=3),
-                officer_name=None,
-                is_sensitive=False,
-                citizens=(CitizenInput(phone, CitizenRole.REPORTER),),
-            ),
-        )
-        participant = case.participants[0]
-        token = new_token()
-        session.add(
-            Survey(
-                case=case,
-                contact=participant.contact,
-                citizen_role=participant.role,
-                token=token,
-                status=status,
-                due_at=NOW - dt.timedelta(hours=1),
-                planned_at=NOW - dt.timedelta(hours=2),
-                sent_at=NOW - dt.timedelta(hours=1),
-                expires_at=NOW + dt.timedelta(days=7),
-            )
-        )
-        case.is_planned = True
-    return token
 
 
 def _committed_app(factory: sessionmaker[Session], settings: Settings) -> Flask:
@@ -121,7 +43,7 @@ def test_opening_answering_and_reopening_commit_on_real_connections(
     committed_factory: sessionmaker[Session], settings: Settings
 ):
     app = _committed_app(committed_factory, settings)
-    token = _committed_survey(committed_factory, SurveyStatus.SENT)
+    token = committed_survey(committed_factory, SurveyStatus.SENT).token
     client = app.test_client()
 
     page = client.get(f"/s/{token}")
@@ -154,7 +76,7 @@ def test_the_relaxed_commit_of_an_opening_does_not_leak_into_the_pool(
     app = _committed_app(committed_factory, settings)
     client = app.test_client()
     for _ in range(3):
-        assert client.get(f"/s/{_committed_survey(committed_factory, SurveyStatus.SENT)}").status_code == 200
+        assert client.get(f"/s/{committed_survey(committed_factory, SurveyStatus.SENT).token}").status_code == 200
     pooled = [engine.connect() for _ in range(engine.pool.checkedin() or 1)]
     try:
         for connection in pooled:
@@ -169,7 +91,7 @@ def test_simultaneous_submissions_store_exactly_one_answer(
     committed_factory: sessionmaker[Session], settings: Settings, requests: int
 ):
     app = _committed_app(committed_factory, settings)
-    token = _committed_survey(committed_factory)
+    token = committed_survey(committed_factory).token
     start = threading.Barrier(requests)
 
     def submit(rating: int) -> tuple[int, str]:
@@ -197,7 +119,7 @@ def test_simultaneous_opt_outs_all_end_on_the_confirmation(
     committed_factory: sessionmaker[Session], settings: Settings, requests: int
 ):
     app = _committed_app(committed_factory, settings)
-    token = _committed_survey(committed_factory)
+    token = committed_survey(committed_factory).token
     start = threading.Barrier(requests)
 
     def opt_out() -> tuple[int, str]:
