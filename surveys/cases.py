@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,13 @@ _ROLE_BY_NAME = {r.value: r for r in CitizenRole} | {
 }
 _TRUE = {"1", "true", "yes", "y", "是"}
 _FALSE = {"", "0", "false", "no", "n", "否"}
+#: Control characters (PostgreSQL refuses NUL) and lone surrogates (not encodable as UTF-8).
+_UNREADABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: People surveyed about one case: a few reporters and parties, never a crowd; the cap
+#: keeps one request from creating thousands of contacts in one transaction.
+MAX_CITIZENS = 20
+#: Earlier closing times are typing errors (and year 1 overflows with a time zone).
+MIN_CLOSED_YEAR = 2000
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ def _text(data: Mapping[str, Any], name: str, *, required: bool, max_len: int) -
     text = str(value).strip()
     if len(text) > max_len:
         raise ValidationError(name, f"长度不能超过 {max_len}")
+    if _UNREADABLE.search(text):
+        raise ValidationError(name, "含有控制字符或无效字符")
     return text
 
 
@@ -81,7 +91,12 @@ def parse_closed_at(value: Any, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
         raise ValidationError("closed_at", "必填")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    parsed = parsed.astimezone(dt.UTC)
+    try:
+        parsed = parsed.astimezone(dt.UTC)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by the offset
+        raise ValidationError("closed_at", f"时间超出范围：{value}") from exc
+    if parsed.year < MIN_CLOSED_YEAR:
+        raise ValidationError("closed_at", f"时间超出范围：{value}")
     if parsed > now + dt.timedelta(minutes=5):
         raise ValidationError("closed_at", "结案时间不能晚于当前时间")
     return parsed
@@ -104,6 +119,8 @@ def _citizens(data: Mapping[str, Any], default_role: CitizenRole, region: str) -
         raw = [{"phone": data.get("phone"), "role": data.get("role")}]
     if not isinstance(raw, list) or not raw:
         raise ValidationError("citizens", "至少需要一位群众的手机号")
+    if len(raw) > MAX_CITIZENS:
+        raise ValidationError("citizens", f"一个案件最多 {MAX_CITIZENS} 位群众")
     seen: dict[str, CitizenInput] = {}
     for index, item in enumerate(raw):
         prefix = "phone" if "citizens" not in data else f"citizens[{index}]"

@@ -31,12 +31,13 @@ def test_import_keeps_good_rows_and_reports_bad_ones(
         "A3,999999,alarm_110,2026-11-20 09:00,13812345679,,,\n"
         "A1,330601,110警情,2026-11-20 09:00,13812345678,报警人,王警官,否\n"
         "A4,330601,窗口办事,2026-11-20T09:00:00+08:00,+8613912345678,,,是\n"
+        "A5,330601,110警情,0001-01-01T00:00:00+08:00,13812345670,,,\n"  # overflows in UTC
     )
     report = import_case_rows(
         session, read_csv_rows(csv_text.encode("utf-8-sig")), source="csv", now=now, tz=settings.timezone
     )
     assert (report.created, report.duplicates) == (2, 1)
-    assert [(e.line, e.field) for e in report.errors] == [(3, "phone"), (4, "unit_code")]
+    assert [(e.line, e.field) for e in report.errors] == [(3, "phone"), (4, "unit_code"), (7, "closed_at")]
     cases = {c.external_no: c for c in session.scalars(select(Case))}
     assert set(cases) == {"A1", "A4"}
     assert cases["A4"].category is CaseCategory.WINDOW

@@ -62,6 +62,13 @@ def test_case_is_stored_once(client: FlaskClient, session: Session, station: Uni
         ({"closed_at": "2099-01-01T00:00:00+08:00"}, "closed_at"),
         ({"citizens": [{"phone": "13812345678", "role": "boss"}]}, "citizens[0].role"),
         ({"citizens": []}, "citizens"),
+        ({"citizens": [{"phone": f"13812345{n:03d}"} for n in range(21)]}, "citizens"),  # not a crowd
+        ({"closed_at": "0001-01-01T00:00:00+08:00"}, "closed_at"),  # overflows in UTC
+        ({"closed_at": "9999-12-31T23:59:59-08:00"}, "closed_at"),
+        ({"closed_at": "1900-01-01T00:00:00"}, "closed_at"),
+        ({"case_no": "J\ud800"}, "case_no"),  # a lone surrogate
+        ({"case_no": "J\u0000"}, "case_no"),  # NUL, which PostgreSQL refuses
+        ({"officer_name": "张\u0007三"}, "officer_name"),
     ],
 )
 def test_malformed_case_is_rejected_with_field_and_reason(
@@ -77,6 +84,15 @@ def test_malformed_case_is_rejected_with_field_and_reason(
 
 def test_body_must_be_a_json_object(client: FlaskClient, station: Unit, api_key: str):
     response = _post(client, api_key, ["not", "an", "object"])
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "body"
+
+
+def test_json_nested_deeper_than_the_parser_follows_is_refused(client: FlaskClient, station: Unit, api_key: str):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        "/api/v1/cases", data=body, content_type="application/json", headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["field"] == "body"
 

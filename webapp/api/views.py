@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -61,7 +62,10 @@ def serialize_case(case: Case) -> dict[str, Any]:
 @bp.post("/cases")
 def create_case() -> tuple[Response, int] | Response:
     """Store a closed case once: 201 when new, 200 with the stored case on a retry."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser follows
+        payload = None
     if not isinstance(payload, dict):
         return error_response(400, "body", "请求体应为 JSON 对象")
     settings = current_app.config["MINYI_SETTINGS"]
@@ -72,6 +76,13 @@ def create_case() -> tuple[Response, int] | Response:
         )
     except ValidationError as exc:
         return error_response(400, exc.field, exc.reason)
-    case, created = store_case(session, case_input)
-    session.commit()
+    try:
+        case, created = store_case(session, case_input)
+        session.commit()
+    except IntegrityError:
+        # The same case (or a new citizen of it) was stored by a concurrent request, such
+        # as a case system's retry: stored once, this request reads it back.
+        session.rollback()
+        case, created = store_case(session, case_input)
+        session.commit()
     return jsonify(serialize_case(case)), 201 if created else 200
