@@ -132,7 +132,12 @@ def current_analysis(session: Session, response: Response) -> Analysis | None:
 def change_ticket_status(
     session: Session, ticket: Ticket, target: TicketStatus, actor: User, now: dt.datetime, note: str = ""
 ) -> TicketEvent:
-    """Move ``ticket`` to ``target`` (checked against the state machine) and log the event."""
+    """Move ``ticket`` to ``target`` (checked against the state machine) and log the event.
+
+    The ticket is read again and locked first: two handlers acting on one ticket at the
+    same moment must not both move it from the status they saw on their pages.
+    """
+    session.refresh(ticket, ["status", "assignee_id"], with_for_update=True)
     check_ticket_transition(ticket.status, target)
     if target in {TicketStatus.RESOLVED, TicketStatus.CLOSED} and not note.strip():
         raise ValidationError("note", "办结或关闭时请填写处理情况")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from surveys.errors import InvalidTransitionError
 from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
+from surveys.triage import change_ticket_status
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -127,3 +130,24 @@ def test_supervisor_cannot_reveal_phone(
     ticket = make_ticket(tree.east_station)
     auth.login(make_user(Role.SUPERVISOR, tree.city).username)
     assert client.post(f"/triage/{ticket.id}/phone").status_code == 403
+
+
+def test_a_status_change_starts_from_the_stored_status_not_the_one_the_page_showed(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    now: dt.datetime,
+):
+    ticket = make_ticket(tree.east_station, comment="态度差")
+    first, second = make_user(Role.HANDLER, tree.city), make_user(Role.HANDLER, tree.city)
+    assert ticket.status is TicketStatus.NEW  # what both handlers' pages show
+    with session_factory() as other:  # the first handler, a moment earlier
+        mine = other.get_one(Ticket, ticket.id)
+        change_ticket_status(other, mine, TicketStatus.IN_PROGRESS, other.get_one(User, first.id), now)
+        other.commit()
+    with pytest.raises(InvalidTransitionError):  # in_progress -> assigned is not a move
+        change_ticket_status(session, ticket, TicketStatus.ASSIGNED, second, now)
+    event = change_ticket_status(session, ticket, TicketStatus.ESCALATED, second, now)
+    assert (event.from_status, event.to_status) == (TicketStatus.IN_PROGRESS, TicketStatus.ESCALATED)
