@@ -54,15 +54,22 @@ def create_user(
 
 def authenticate_user(session: Session, username: str, password: str) -> User | None:
     """Return the active user with these credentials, recording the login time."""
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    # A username no form lets through (NUL, which PostgreSQL refuses) belongs to nobody.
+    user = None if "\x00" in username else session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
         # Spend the same time as a real check so usernames cannot be probed by timing.
         verify_password(_dummy_hash(), password)
         return None
-    if not user.is_active or not verify_password(user.password_hash, password):
+    # The password is checked first, so a deactivated account answers no faster.
+    if not verify_password(user.password_hash, password) or not user.is_active:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session of ``user`` (their signed cookies carry the old epoch)."""
+    user.session_epoch += 1
 
 
 @functools.cache

@@ -67,9 +67,11 @@ class StaffUser(UserMixin):
         self.display_name = user.display_name
         self.role = user.role
         self.unit_id = user.unit_id
+        self.session_epoch = user.session_epoch
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie stores: the user and the epoch it was issued in."""
+        return f"{self.id}.{self.session_epoch}"
 
     @property
     def scope_unit(self) -> Unit:
@@ -82,11 +84,12 @@ class StaffUser(UserMixin):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
-        return None
+def _load_user(session_id: str) -> StaffUser | None:
+    user_id, _, epoch = session_id.partition(".")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None  # includes the plain ids of sessions issued before epochs
     user = get_session().get(User, int(user_id))
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.session_epoch != int(epoch):
         return None
     return StaffUser(user)
 

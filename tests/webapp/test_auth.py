@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from surveys import accounts
 from surveys.models import Role, User
 from surveys.settings import Settings
 from tests.conftest import NOW
@@ -56,6 +57,46 @@ def test_logout_ends_the_session(client: FlaskClient, auth: AuthActions, make_us
     assert client.get("/triage/").status_code == 200
     auth.logout()
     assert client.get("/triage/").status_code == 302
+
+
+def test_logout_ends_copies_of_the_session_cookie_too(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_user: Callable[..., User]
+):
+    user = make_user()
+    auth.login(user.username)
+    copied = client.get_cookie("session")
+    assert copied is not None
+    auth.logout()
+    thief = app.test_client()
+    thief.set_cookie("session", copied.value)
+    assert thief.get("/triage/").status_code == 302  # to the login page
+    auth.login(user.username)  # a new login works as before
+    assert client.get("/triage/").status_code == 200
+
+
+def test_login_starts_a_new_session(client: FlaskClient, auth: AuthActions, make_user: Callable[..., User]):
+    with client.session_transaction() as planted:  # e.g. a cookie set before the login
+        planted["csrf_token"] = "chosen-by-someone-else"
+    auth.login(make_user().username)
+    with client.session_transaction() as after:
+        assert "csrf_token" not in after
+
+
+def test_a_deactivated_account_is_checked_as_slowly_as_any_other(
+    session: Session, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+):
+    checked: list[str] = []
+    monkeypatch.setattr(accounts, "verify_password", lambda stored, password: checked.append(password) or True)
+    user = make_user()
+    user.is_active = False
+    assert accounts.authenticate_user(session, user.username, "whatever") is None
+    assert checked == ["whatever"]  # the password hash was verified, as for an active user
+
+
+def test_a_username_with_a_nul_character_is_just_unknown(client: FlaskClient):
+    response = client.post("/login", data={"username": "a\x00b", "password": "x"})
+    assert response.status_code == 200
+    assert "用户名或密码错误" in response.get_data(as_text=True)
 
 
 def test_security_headers_are_set(client: FlaskClient):

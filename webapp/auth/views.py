@@ -5,15 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask import session as web_session
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from surveys.accounts import authenticate_user
+from surveys.accounts import authenticate_user, end_sessions
 from surveys.models import Role
 from webapp.auth.forms import LoginForm
 from webapp.db import get_session
 from webapp.extensions import limiter
-from webapp.security import StaffUser
+from webapp.security import StaffUser, current_staff
 
 bp = Blueprint("auth", __name__)
 
@@ -42,6 +43,7 @@ def login() -> Response | str:
             flash("用户名或密码错误", "error")
         else:
             session.commit()
+            web_session.clear()  # nothing planted before the login (a CSRF token) outlives it
             login_user(StaffUser(user))
             return redirect(_safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[user.role]))
     return render_template("auth/login.html", form=form)
@@ -49,7 +51,14 @@ def login() -> Response | str:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Log out (POST with CSRF token, so a link elsewhere cannot log you out)."""
+    """Log out (POST with CSRF token, so a link elsewhere cannot log you out).
+
+    Every session of the user ends, on this browser and any other: the session cookie
+    is signed, not stored, so a copy of it stays valid until its epoch moves on.
+    """
+    if current_user.is_authenticated:
+        end_sessions(current_staff().db_user())
+        get_session().commit()
     logout_user()
     return redirect(url_for("auth.login"))
 
