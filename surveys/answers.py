@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from surveys.errors import ValidationError
 from surveys.models import Case, CaseCategory, Channel, Response, Survey
 from surveys.questions import DIMENSION_LABELS, OVERALL_LABELS, QuestionSet, question_set_by_ref, question_set_for
 from surveys.states import ANSWERABLE_SURVEY_STATES, SurveyStatus
+from surveys.text import CONTROL_CHARACTERS, LONE_SURROGATES
 from surveys.tokens import StoredAnswer, is_well_formed
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,6 @@ REASONS_MAX_OVERALL = 2
 
 #: C0/C1 control characters except tab and line feed: they carry no meaning in a comment,
 #: and PostgreSQL refuses NUL in text outright.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-#: Lone UTF-16 surrogates cannot be encoded as UTF-8 and would fail at the database.
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 class AlreadyAnsweredError(ValidationError):
@@ -125,16 +122,6 @@ def is_expired(survey: Survey, now: dt.datetime) -> bool:
     return survey.status is SurveyStatus.EXPIRED or (survey.expires_at is not None and survey.expires_at <= now)
 
 
-def storable_text(text: str) -> str:
-    """``text`` without what cannot be stored or read: control characters and lone surrogates.
-
-    For text nobody can be asked to correct, such as an SMS body (line breaks are kept,
-    as LF): PostgreSQL refuses NUL, and lone surrogates cannot be encoded as UTF-8.
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _SURROGATES.sub("", _CONTROL_CHARS.sub("", text))
-
-
 def normalize_comment(text: object) -> str:
     """The comment as stored: line breaks as LF, control characters and outer blanks removed.
 
@@ -145,7 +132,7 @@ def normalize_comment(text: object) -> str:
     """
     value = "" if text is None else str(text)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL_CHARS.sub("", value).strip()
+    return CONTROL_CHARACTERS.sub("", value).strip()
 
 
 def _parse_rating(value: object) -> int | None:
@@ -182,7 +169,7 @@ def validate_answer(
         errors["overall"] = "总体满意度的选项无效，请从五个选项中重新选择"
 
     text = normalize_comment(comment)
-    if _SURROGATES.search(text):
+    if LONE_SURROGATES.search(text):
         errors["comment"] = "留言中有无法识别的字符，请删除后重新提交"
     elif len(text) > MAX_COMMENT_CHARS:
         errors["comment"] = f"留言最多 {MAX_COMMENT_CHARS} 字，现在有 {len(text)} 字，请删减一些"

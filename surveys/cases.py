@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from surveys import csv_rows
 from surveys.errors import ValidationError
 from surveys.models import CASE_CATEGORY_LABELS, Case, CaseCategory, CaseContact, CitizenRole, Contact, Unit
 from surveys.phones import normalize_phone
+from surveys.text import NOT_ONE_LINE
 from surveys.units import get_unit_by_code
 
 _CATEGORY_BY_NAME = {label: cat for cat, label in CASE_CATEGORY_LABELS.items()} | {c.value: c for c in CaseCategory}
@@ -29,8 +29,6 @@ _ROLE_BY_NAME = {r.value: r for r in CitizenRole} | {
 }
 _TRUE = {"1", "true", "yes", "y", "是"}
 _FALSE = {"", "0", "false", "no", "n", "否"}
-#: Control characters (PostgreSQL refuses NUL) and lone surrogates (not encodable as UTF-8).
-_UNREADABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 #: People surveyed about one case: a few reporters and parties, never a crowd; the cap
 #: keeps one request from creating thousands of contacts in one transaction.
 MAX_CITIZENS = 20
@@ -71,7 +69,7 @@ def _text(data: Mapping[str, Any], name: str, *, required: bool, max_len: int) -
     text = str(value).strip()
     if len(text) > max_len:
         raise ValidationError(name, f"长度不能超过 {max_len}")
-    if _UNREADABLE.search(text):
+    if NOT_ONE_LINE.search(text):
         raise ValidationError(name, "含有控制字符或无效字符")
     return text
 

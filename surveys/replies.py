@@ -31,7 +31,6 @@ from surveys.answers import (
     MAX_COMMENT_CHARS,
     AlreadyAnsweredError,
     SurveyClosedError,
-    storable_text,
     submit_answer,
     validate_answer,
 )
@@ -53,6 +52,7 @@ from surveys.reply_parsing import ParsedReply, ReplyKind, parse_reply
 from surveys.settings import Settings
 from surveys.sms.base import InboundSms
 from surveys.states import ANSWERABLE_SURVEY_STATES, SurveyStatus
+from surveys.text import storable_text
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from surveys.audit import record_audit
 from surveys.errors import ValidationError
 from surveys.models import Analysis, Case, Response, Survey, Ticket, TicketEvent, TicketPriority, Unit, User
 from surveys.states import OPEN_TICKET_STATES, TicketStatus, check_ticket_transition
+from surveys.text import storable_text
 from surveys.units import in_subtree
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ def change_ticket_status(
     """
     session.refresh(ticket, ["status", "assignee_id"], with_for_update=True)
     check_ticket_transition(ticket.status, target)
+    note = storable_text(note)
     if target in {TicketStatus.RESOLVED, TicketStatus.CLOSED} and not note.strip():
         raise ValidationError("note", "办结或关闭时请填写处理情况")
     event = TicketEvent(
@@ -183,7 +185,7 @@ def add_ticket_note(
     session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str, kind: str
 ) -> TicketEvent:
     """Record a note or a call-back (回访) on the ticket without changing its state."""
-    text = note.strip()
+    text = storable_text(note).strip()
     if not text:
         raise ValidationError("note", "请填写内容")
     if kind not in {"note", "callback"}:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys.errors import InvalidTransitionError
 from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
-from surveys.triage import change_ticket_status
+from surveys.triage import add_ticket_note, change_ticket_status
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -151,3 +151,13 @@ def test_a_status_change_starts_from_the_stored_status_not_the_one_the_page_show
         change_ticket_status(session, ticket, TicketStatus.ASSIGNED, second, now)
     event = change_ticket_status(session, ticket, TicketStatus.ESCALATED, second, now)
     assert (event.from_status, event.to_status) == (TicketStatus.IN_PROGRESS, TicketStatus.ESCALATED)
+
+
+def test_control_characters_in_a_note_are_dropped(
+    session: Session, tree: Tree, make_ticket: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    ticket = make_ticket(tree.east_station, comment="态度差")
+    handler = make_user(Role.HANDLER, tree.city)
+    event = add_ticket_note(session, ticket, handler, now, "已电话\x00联系\r\n群众表示理解", "callback")
+    session.flush()  # PostgreSQL refuses a NUL here
+    assert event.note == "已电话联系\n群众表示理解"
