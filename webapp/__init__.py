@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import config, db, extensions, security
+from webapp import config, db, errors, extensions, security
 from webapp.admin.views import bp as admin_bp
 from webapp.api.views import bp as api_bp
 from webapp.auth.views import bp as auth_bp
@@ -47,4 +47,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(sms_webhooks_bp)
     if app.config["MINYI_SETTINGS"].sms_provider == "console":
         app.register_blueprint(dev_bp)
+    errors.init_app(app)
     return app

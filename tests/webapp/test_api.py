@@ -113,3 +113,18 @@ def test_several_citizens_each_get_a_participant(
     response = _post(client, api_key, _payload(now, phone=None, category="治安调解", citizens=citizens))
     assert response.status_code == 201
     assert response.get_json()["citizens"] == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/api/v1/cases", 405), ("POST", "/api/v1/cases/1", 404), ("GET", "/api/v1/nope", 404)],
+)
+def test_errors_before_any_view_keep_the_json_shape(
+    client: FlaskClient, api_key: str, method: str, path: str, status: int
+):
+    response = client.open(path, method=method, headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status_code == status
+    assert response.is_json
+    assert response.get_json()["error"]["field"] == "request"
+    if status == 405:
+        assert "POST" in response.headers["Allow"]

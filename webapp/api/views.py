@@ -42,8 +42,13 @@ def _require_api_key() -> Response | None:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Response:
-    return error_response(exc.code or 500, "request", exc.description or exc.name)
+def error_for(exc: HTTPException) -> Response:
+    """Any HTTP error under the API in its JSON shape (also those before routing: webapp.errors)."""
+    response = error_response(exc.code or 500, "request", exc.description or exc.name)
+    allow = dict(exc.get_headers()).get("Allow")  # a 405 says what the URL takes
+    if allow:
+        response.headers["Allow"] = allow
+    return response
 
 
 def serialize_case(case: Case) -> dict[str, Any]:

@@ -140,20 +140,16 @@ def _rate_limit_exceeded(_exc: RateLimitExceeded) -> ResponseReturnValue:
     return _message("rate_limited", 429)
 
 
-@bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> ResponseReturnValue | HTTPException:
-    """Errors under ``/s/`` that no citizen view answers get a citizen page too.
+def error_page(exc: HTTPException) -> ResponseReturnValue:
+    """The citizen page for an HTTP error no citizen view answered (see :mod:`webapp.errors`).
 
     A path no route matches (a link cut short: ``/s/``, ``/s/abc/def``), a method no
     view takes, or a body over ``MAX_CONTENT_LENGTH`` is decided before any view of
-    this blueprint runs, so its handlers and ``after_request`` never see it. Anything
-    else keeps Flask's own response.
+    this blueprint runs, so its handlers and ``after_request`` never see it.
     """
-    prefix = bp.url_prefix or ""
-    if exc.code is None or not (request.path == prefix or request.path.startswith(prefix + "/")):
-        return exc
-    kind = "unknown" if exc.code == 404 else "rate_limited" if exc.code == 429 else "bad_request"
-    body, status = _message(kind, exc.code)
+    code = exc.code or 500
+    kind = "unknown" if code == 404 else "rate_limited" if code == 429 else "bad_request"
+    body, status = _message(kind, code)
     headers = dict(exc.get_headers())  # Allow, for a 405
     headers.pop("Content-Type", None)
     headers["Cache-Control"] = "no-store"
