@@ -7,9 +7,7 @@ from the app's session factory, and the rows are committed for real (deleted aft
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +19,7 @@ from surveys.accounts import create_api_key
 from surveys.models import ApiKey, Case, Contact, UnitLevel
 from surveys.settings import Settings
 from surveys.units import create_unit
+from tests.committed import at_once
 from tests.conftest import NOW
 
 
@@ -56,15 +55,12 @@ def _case(code: str, case_no: str, phone: str) -> dict[str, Any]:
 
 
 def _post_at_once(app: Flask, key: str, bodies: list[dict[str, Any]]) -> list[int]:
-    start = threading.Barrier(len(bodies))
-
-    def post(body: dict[str, Any]) -> int:
+    def post(body: dict[str, Any]) -> Callable[[], int]:
         client = app.test_client()
-        start.wait(timeout=10)
-        return client.post("/api/v1/cases", json=body, headers={"Authorization": f"Bearer {key}"}).status_code
+        headers = {"Authorization": f"Bearer {key}"}
+        return lambda: client.post("/api/v1/cases", json=body, headers=headers).status_code
 
-    with ThreadPoolExecutor(len(bodies)) as pool:
-        return list(pool.map(post, bodies))
+    return at_once(*map(post, bodies))
 
 
 def test_a_case_pushed_twice_at_once_is_stored_once(api: tuple[Flask, str], committed_factory: sessionmaker[Session]):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from surveys.replies import handle_inbound_sms
 from surveys.settings import Settings
 from surveys.sms.base import DeliveryReport, DeliveryState, InboundSms
 from surveys.states import SurveyStatus
-from tests.committed import committed_survey
+from tests.committed import at_once, committed_survey
 from tests.conftest import NOW
 from tests.surveys.sms_rows import record_accepted_invitation
 
@@ -37,18 +36,6 @@ def factory(engine: Engine, committed_factory: sessionmaker[Session]) -> session
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite runs one writer at a time")
     return committed_factory
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run ``calls`` in threads released together."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        start.wait(timeout=10)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def sms(factory: sessionmaker[Session], settings: Settings, phone: str, body: str) -> Callable[[], None]:

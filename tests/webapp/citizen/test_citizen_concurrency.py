@@ -9,8 +9,7 @@ own database connection from the app's own session factory.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys.models import OptOut, Response, Survey
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
-from tests.committed import committed_survey
+from tests.committed import at_once, committed_survey
 from tests.conftest import NOW
 
 
@@ -92,16 +91,17 @@ def test_simultaneous_submissions_store_exactly_one_answer(
 ):
     app = _committed_app(committed_factory, settings)
     token = committed_survey(committed_factory).token
-    start = threading.Barrier(requests)
 
-    def submit(rating: int) -> tuple[int, str]:
+    def submit(rating: int) -> Callable[[], tuple[int, str]]:
         client = app.test_client()
-        start.wait(timeout=10)
-        page = client.post(f"/s/{token}", data={"overall": str(rating), "comment": f"第{rating}个"})
-        return page.status_code, page.get_data(as_text=True)
 
-    with ThreadPoolExecutor(requests) as pool:
-        results = list(pool.map(submit, [1 + n % 5 for n in range(requests)]))
+        def post() -> tuple[int, str]:
+            page = client.post(f"/s/{token}", data={"overall": str(rating), "comment": f"第{rating}个"})
+            return page.status_code, page.get_data(as_text=True)
+
+        return post
+
+    results = at_once(*(submit(1 + n % 5) for n in range(requests)))
 
     assert [status for status, _ in results] == [200] * requests
     pages = sorted(
@@ -120,16 +120,17 @@ def test_simultaneous_opt_outs_all_end_on_the_confirmation(
 ):
     app = _committed_app(committed_factory, settings)
     token = committed_survey(committed_factory).token
-    start = threading.Barrier(requests)
 
-    def opt_out() -> tuple[int, str]:
+    def opt_out() -> Callable[[], tuple[int, str]]:
         client = app.test_client()
-        start.wait(timeout=10)
-        response = client.post(f"/s/{token}/optout")
-        return response.status_code, response.headers.get("Location", "")
 
-    with ThreadPoolExecutor(requests) as pool:
-        results = list(pool.map(lambda _: opt_out(), range(requests)))
+        def post() -> tuple[int, str]:
+            response = client.post(f"/s/{token}/optout")
+            return response.status_code, response.headers.get("Location", "")
+
+        return post
+
+    results = at_once(*(opt_out() for _ in range(requests)))
 
     assert results == [(303, f"/s/{token}/optout")] * requests
     assert "您已退订" in app.test_client().get(f"/s/{token}/optout").get_data(as_text=True)
