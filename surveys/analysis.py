@@ -54,13 +54,19 @@ def store_analysis(session: Session, response: Response, result: CommentAnalysis
 
 
 def analyze_pending_responses(session: Session, analyzer: Analyzer, now: dt.datetime, limit: int = 500) -> int:
-    """Analyse responses not yet analysed and open the tickets they call for; returns the count."""
+    """Analyse responses not yet analysed and open the tickets they call for; returns the count.
+
+    The responses are claimed (row locks, skipping those another run holds) until the
+    caller commits: two schedulers never analyse one answer twice, and an SMS comment
+    added to an answer meanwhile waits for this run, then marks it for the next one.
+    """
     stmt = (
         select(Response)
         .where(Response.is_analyzed.is_(False))
         .order_by(Response.id)
         .limit(limit)
         .options(joinedload(Response.survey).joinedload(Survey.case))
+        .with_for_update(of=Response, skip_locked=True)
     )
     responses = list(session.scalars(stmt))
     results = analyzer.analyze_many([r.comment for r in responses])
@@ -73,7 +79,11 @@ def analyze_pending_responses(session: Session, analyzer: Analyzer, now: dt.date
 
 
 def rescore_responses(session: Session, analyzer: Analyzer, now: dt.datetime, batch_size: int = 500) -> int:
-    """Re-analyse every response whose current analysis is from another model version."""
+    """Re-analyse every response whose current analysis is from another model version.
+
+    Each batch locks its responses like the analysis job does, and a new analysis that
+    calls for a ticket (a newer model finds a threat) opens or raises it.
+    """
     count = 0
     last_id = 0
     while True:
@@ -83,11 +93,12 @@ def rescore_responses(session: Session, analyzer: Analyzer, now: dt.datetime, ba
             .where(Analysis.model_version != analyzer.model_version, Response.id > last_id)
             .order_by(Response.id)
             .limit(batch_size)
+            .with_for_update(of=Response)
         )
         responses = list(session.scalars(stmt))
         if not responses:
             return count
         for response, result in zip(responses, analyzer.analyze_many([r.comment for r in responses]), strict=True):
-            store_analysis(session, response, result, now)
+            open_ticket_if_needed(session, response, store_analysis(session, response, result, now), now)
         count += len(responses)
         last_id = responses[-1].id

@@ -117,8 +117,12 @@ def _comment(
     survey = _newest_survey(session, contact, now)
     if survey is None:
         return ReplyOutcome.NO_SURVEY, None
+    # Locked too: the analysis job may hold this answer; its result must not hide the comment.
     response = session.scalars(
-        select(Response).where(Response.survey_id == survey.id).execution_options(populate_existing=True)
+        select(Response)
+        .where(Response.survey_id == survey.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if response is None:
         return ReplyOutcome.COMMENT_PENDING, survey

@@ -49,12 +49,18 @@ def ticket_reasons(response: Response, analysis: Analysis | None) -> tuple[list[
 def open_ticket_if_needed(
     session: Session, response: Response, analysis: Analysis | None, now: dt.datetime
 ) -> Ticket | None:
-    """Open the ticket for ``response`` if its rating or analysis calls for one (once)."""
+    """Open the ticket for ``response`` if its rating or analysis calls for one (once).
+
+    The deadline counts from the citizen's answer, not from when it was analysed. A
+    ticket that exists already is raised if a later analysis (an SMS follow-up, a newer
+    model) makes it more pressing: a threat sent after "2" must not wait a week.
+    """
     reasons, priority = ticket_reasons(response, analysis)
     if priority is None:
         return None
     existing = session.scalars(select(Ticket).where(Ticket.response_id == response.id)).one_or_none()
     if existing is not None:
+        _raise_if_more_pressing(session, existing, priority, reasons, now)
         return existing
     ticket = Ticket(
         response=response,
@@ -63,7 +69,7 @@ def open_ticket_if_needed(
         priority=priority,
         category=analysis.categories[0] if analysis is not None and analysis.categories else None,
         reasons=reasons,
-        deadline_at=now + DEADLINES[priority],
+        deadline_at=response.submitted_at + DEADLINES[priority],
         created_at=now,
         updated_at=now,
     )
@@ -78,9 +84,31 @@ def open_ticket_if_needed(
     return ticket
 
 
-_PRIORITY_ORDER = case(
-    {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}, value=Ticket.priority
-)
+_RANK = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
+
+
+def _raise_if_more_pressing(
+    session: Session, ticket: Ticket, priority: TicketPriority, reasons: Sequence[str], now: dt.datetime
+) -> None:
+    """Give ``ticket`` the higher ``priority``, its nearer deadline and the new reasons."""
+    if _RANK[priority] >= _RANK[ticket.priority]:
+        return
+    event = TicketEvent(
+        ticket=ticket,
+        kind="priority",
+        created_at=now,
+        data={"from": ticket.priority.value, "to": priority.value, "reasons": list(reasons)},
+    )
+    ticket.priority = priority
+    ticket.deadline_at = min(ticket.deadline_at, now + DEADLINES[priority])
+    ticket.reasons = [*ticket.reasons, *(reason for reason in reasons if reason not in ticket.reasons)]
+    ticket.updated_at = now
+    session.add(event)
+    session.flush()
+    log.info("ticket %s raised to %s", ticket.id, priority)
+
+
+_PRIORITY_ORDER = case(_RANK, value=Ticket.priority)
 
 
 def queue_query(root: Unit, statuses: Sequence[TicketStatus] = tuple(OPEN_TICKET_STATES)) -> Select[tuple[Ticket]]:

@@ -7,6 +7,7 @@ from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from surveys.models import TicketPriority
 from surveys.states import TicketStatus
 
 STATUS_LABELS = {
@@ -17,6 +18,7 @@ STATUS_LABELS = {
     TicketStatus.RESOLVED: "已办结待回访",
     TicketStatus.CLOSED: "已关闭",
 }
+PRIORITY_LABELS = {TicketPriority.URGENT: "紧急", TicketPriority.HIGH: "高", TicketPriority.NORMAL: "一般"}
 
 
 class StatusForm(FlaskForm):

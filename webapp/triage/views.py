@@ -25,7 +25,7 @@ from surveys.triage import (
 from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.security import current_staff, roles_required
-from webapp.triage.forms import STATUS_LABELS, CategoryForm, NoteForm, RevealPhoneForm, StatusForm
+from webapp.triage.forms import PRIORITY_LABELS, STATUS_LABELS, CategoryForm, NoteForm, RevealPhoneForm, StatusForm
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 STAFF = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
@@ -74,6 +74,7 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
         ticket=ticket,
         analysis=current_analysis(get_session(), ticket.response),
         labels=STATUS_LABELS,
+        priority_labels=PRIORITY_LABELS,
         full_phone=full_phone,
         can_reveal_phone=current_staff().role in PHONE_ROLES,
         **context,
@@ -86,7 +87,9 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
 def queue() -> str:
     """Open tickets in the user's scope: urgent first, then by deadline."""
     tickets = list_queue(get_session(), current_staff().scope_unit)
-    return render_template("triage/queue.html", tickets=tickets, labels=STATUS_LABELS, now=clock_now())
+    return render_template(
+        "triage/queue.html", tickets=tickets, labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS, now=clock_now()
+    )
 
 
 @bp.get("/export.xlsx")
