@@ -10,10 +10,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from nlp import get_default_analyzer
+from surveys.analysis import store_analysis
 from surveys.errors import InvalidTransitionError
 from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
-from surveys.triage import add_ticket_note, change_ticket_status
+from surveys.triage import add_ticket_note, change_ticket_status, open_ticket_if_needed
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -161,3 +163,21 @@ def test_control_characters_in_a_note_are_dropped(
     event = add_ticket_note(session, ticket, handler, now, "已电话\x00联系\r\n群众表示理解", "callback")
     session.flush()  # PostgreSQL refuses a NUL here
     assert event.note == "已电话联系\n群众表示理解"
+
+
+def test_a_raised_priority_shows_in_the_tickets_history(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    city_handler: User,
+    now: dt.datetime,
+):
+    ticket = make_ticket(tree.east_station, overall=2, comment="等得有点久")
+    assert ticket.priority is TicketPriority.NORMAL
+    response = ticket.response
+    response.comment = "民警威胁我说要打死我"
+    analysis = store_analysis(session, response, get_default_analyzer().analyze(response.comment), now)
+    open_ticket_if_needed(session, response, analysis, now)
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "优先级 一般 → 紧急" in page
