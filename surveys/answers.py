@@ -24,7 +24,7 @@ from surveys.errors import ValidationError
 from surveys.models import Case, CaseCategory, Channel, Response, Survey
 from surveys.questions import DIMENSION_LABELS, OVERALL_LABELS, QuestionSet, question_set_by_ref, question_set_for
 from surveys.states import ANSWERABLE_SURVEY_STATES, SurveyStatus
-from surveys.text import CONTROL_CHARACTERS, LONE_SURROGATES
+from surveys.text import LONE_SURROGATES, without_control_characters
 from surveys.tokens import StoredAnswer, is_well_formed
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,6 @@ RATING_LABELS = OVERALL_LABELS
 #: Reasons are asked only of 不满意 (2) and 非常不满意 (1). Ticks left over from a changed
 #: mind (a reason ticked, then 满意 chosen, which hides the list) are not the citizen's answer.
 REASONS_MAX_OVERALL = 2
-
-#: C0/C1 control characters except tab and line feed: they carry no meaning in a comment,
-#: and PostgreSQL refuses NUL in text outright.
 
 
 class AlreadyAnsweredError(ValidationError):
@@ -130,9 +127,7 @@ def normalize_comment(text: object) -> str:
     saw. Traditional characters and emoji are kept exactly as typed (the NLP step
     normalises its own copy).
     """
-    value = "" if text is None else str(text)
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return CONTROL_CHARACTERS.sub("", value).strip()
+    return without_control_characters("" if text is None else str(text)).strip()
 
 
 def _parse_rating(value: object) -> int | None:

@@ -27,13 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys.answers import (
-    MAX_COMMENT_CHARS,
-    AlreadyAnsweredError,
-    SurveyClosedError,
-    submit_answer,
-    validate_answer,
-)
+from surveys.answers import MAX_COMMENT_CHARS, AlreadyAnsweredError, SurveyClosedError, submit_answer, validate_answer
 from surveys.messages import OPT_OUT_CONFIRMATION_TEMPLATE, render
 from surveys.models import (
     Channel,

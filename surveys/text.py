@@ -17,7 +17,11 @@ LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
 NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+def without_control_characters(text: str) -> str:
+    """``text`` with line breaks as LF and no other control characters (tabs stay)."""
+    return CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def storable_text(text: str) -> str:
     """``text`` with line breaks as LF and without control characters or lone surrogates."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return LONE_SURROGATES.sub("", CONTROL_CHARACTERS.sub("", text))
+    return LONE_SURROGATES.sub("", without_control_characters(text))
