@@ -48,7 +48,6 @@ class CategoryClassifier:
             for seed in category.seeds:
                 if seed:
                     self._seeds_by_first_char.setdefault(seed[0], []).append((category.name, seed))
-        self._seeded_names = [category.name for category in taxonomy.categories]
         self._known = frozenset(taxonomy.names)
         self._model_classes = frozenset(model.classes) if model is not None else frozenset()
         self._max_categories = MAX_CATEGORIES
@@ -67,7 +66,7 @@ class CategoryClassifier:
             return {}
         counts = Counter(name for name, _seed in found)
         # In taxonomy order, which breaks ties between equal scores.
-        return {name: counts[name] for name in self._seeded_names if name in counts}
+        return {name: counts[name] for name in self.taxonomy.names if name in counts}
 
     def scores(
         self, text: str, features: ModelInput | None = None, hits: dict[str, int] | None = None
