@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,9 +36,34 @@ from surveys.models import (
     UnitLevel,
 )
 from surveys.planning import new_token
+from surveys.settings import Settings
 from surveys.states import SurveyStatus
 from surveys.units import create_unit
 from tests.conftest import NOW
+
+
+@pytest.fixture
+def racing_factory(engine: Engine, committed_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """``committed_factory`` on PostgreSQL; SQLite takes one writer at a time, so no race."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite runs one writer at a time")
+    return committed_factory
+
+
+def committed_app(factory: sessionmaker[Session], settings: Settings) -> Flask:
+    """The app with ``factory``'s sessions: each request on a real connection of its own."""
+    from webapp import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SESSION_FACTORY": factory,
+            "MINYI_SETTINGS": settings,
+            "RATELIMIT_ENABLED": False,
+            "CLOCK": lambda: NOW,
+        }
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nlp import Analyzer, CommentAnalysis, get_default_analyzer
@@ -27,10 +27,8 @@ from tests.conftest import NOW
 
 
 @pytest.fixture
-def factory(engine: Engine, committed_factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite runs one writer at a time")
-    return committed_factory
+def factory(racing_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    return racing_factory
 
 
 def _answered(factory: sessionmaker[Session], overall: int, comment: str = "") -> tuple[int, str]:

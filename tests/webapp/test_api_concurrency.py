@@ -12,40 +12,27 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.accounts import create_api_key
 from surveys.models import ApiKey, Case, Contact, UnitLevel
 from surveys.settings import Settings
 from surveys.units import create_unit
-from tests.committed import at_once
+from tests.committed import at_once, committed_app
 from tests.conftest import NOW
 
 
 @pytest.fixture
-def api(engine: Engine, committed_factory: sessionmaker[Session], settings: Settings) -> Iterator[tuple[Flask, str]]:
+def api(racing_factory: sessionmaker[Session], settings: Settings) -> Iterator[tuple[Flask, str]]:
     """The app on committed connections, and an API key of its own (deleted after)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite runs one writer at a time")
-    with committed_factory.begin() as session:
+    with racing_factory.begin() as session:
         code = session.info["unit_code"]
         create_unit(session, code, "并发测试派出所", UnitLevel.STATION)
         key_row, key = create_api_key(session, "race", source=code.lower())
-    from webapp import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SESSION_FACTORY": committed_factory,
-            "MINYI_SETTINGS": settings,
-            "RATELIMIT_ENABLED": False,
-            "CLOCK": lambda: NOW,
-        }
-    )
+    app = committed_app(racing_factory, settings)
     yield app, key
-    with committed_factory.begin() as session:
+    with racing_factory.begin() as session:
         session.execute(delete(ApiKey).where(ApiKey.id == key_row.id))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import surveys.delivery_reports as delivery_reports
@@ -32,10 +32,8 @@ ROUNDS = 5
 
 
 @pytest.fixture
-def factory(engine: Engine, committed_factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite runs one writer at a time")
-    return committed_factory
+def factory(racing_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    return racing_factory
 
 
 def sms(factory: sessionmaker[Session], settings: Settings, phone: str, body: str) -> Callable[[], None]:

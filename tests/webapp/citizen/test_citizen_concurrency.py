@@ -12,36 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.models import OptOut, Response, Survey
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
-from tests.committed import at_once, committed_survey
+from tests.committed import at_once, committed_app, committed_survey
 from tests.conftest import NOW
-
-
-def _committed_app(factory: sessionmaker[Session], settings: Settings) -> Flask:
-    from webapp import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SESSION_FACTORY": factory,
-            "MINYI_SETTINGS": settings,
-            "RATELIMIT_ENABLED": False,
-            "CLOCK": lambda: NOW,
-        }
-    )
 
 
 def test_opening_answering_and_reopening_commit_on_real_connections(
     committed_factory: sessionmaker[Session], settings: Settings
 ):
-    app = _committed_app(committed_factory, settings)
+    app = committed_app(committed_factory, settings)
     token = committed_survey(committed_factory, SurveyStatus.SENT).token
     client = app.test_client()
 
@@ -72,7 +56,7 @@ def test_the_relaxed_commit_of_an_opening_does_not_leak_into_the_pool(
     """Openings commit with ``synchronous_commit`` off; answers on the same connections must not."""
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
-    app = _committed_app(committed_factory, settings)
+    app = committed_app(committed_factory, settings)
     client = app.test_client()
     for _ in range(3):
         assert client.get(f"/s/{committed_survey(committed_factory, SurveyStatus.SENT).token}").status_code == 200
@@ -89,7 +73,7 @@ def test_the_relaxed_commit_of_an_opening_does_not_leak_into_the_pool(
 def test_simultaneous_submissions_store_exactly_one_answer(
     committed_factory: sessionmaker[Session], settings: Settings, requests: int
 ):
-    app = _committed_app(committed_factory, settings)
+    app = committed_app(committed_factory, settings)
     token = committed_survey(committed_factory).token
 
     def submit(rating: int) -> Callable[[], tuple[int, str]]:
@@ -118,7 +102,7 @@ def test_simultaneous_submissions_store_exactly_one_answer(
 def test_simultaneous_opt_outs_all_end_on_the_confirmation(
     committed_factory: sessionmaker[Session], settings: Settings, requests: int
 ):
-    app = _committed_app(committed_factory, settings)
+    app = committed_app(committed_factory, settings)
     token = committed_survey(committed_factory).token
 
     def opt_out() -> Callable[[], tuple[int, str]]:
