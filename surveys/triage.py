@@ -90,20 +90,42 @@ _RANK = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL
 def _raise_if_more_pressing(
     session: Session, ticket: Ticket, priority: TicketPriority, reasons: Sequence[str], now: dt.datetime
 ) -> None:
-    """Give ``ticket`` the higher ``priority``, its nearer deadline and the new reasons."""
+    """Give ``ticket`` the higher ``priority``, its nearer deadline and the new reasons.
+
+    A ticket already resolved or closed goes back to the queue as new: what the citizen
+    said since (a threat after the call-back) is news its handler has not dealt with. This
+    is the system's transition, outside the handlers' state machine, so it is logged as a
+    status event without an actor, and its deadline counts afresh from now.
+    """
     if _RANK[priority] >= _RANK[ticket.priority]:
         return
-    event = TicketEvent(
-        ticket=ticket,
-        kind="priority",
-        created_at=now,
-        data={"from": ticket.priority.value, "to": priority.value, "reasons": list(reasons)},
+    session.add(
+        TicketEvent(
+            ticket=ticket,
+            kind="priority",
+            created_at=now,
+            data={"from": ticket.priority.value, "to": priority.value, "reasons": list(reasons)},
+        )
     )
+    deadline = now + DEADLINES[priority]
+    if ticket.status not in OPEN_TICKET_STATES:
+        session.add(
+            TicketEvent(
+                ticket=ticket,
+                kind="status",
+                from_status=ticket.status,
+                to_status=TicketStatus.NEW,
+                note="新的预警，工单重新打开",
+                created_at=now,
+            )
+        )
+        ticket.status, ticket.resolved_at, ticket.closed_at = TicketStatus.NEW, None, None
+    else:
+        deadline = min(ticket.deadline_at, deadline)
     ticket.priority = priority
-    ticket.deadline_at = min(ticket.deadline_at, now + DEADLINES[priority])
+    ticket.deadline_at = deadline
     ticket.reasons = [*ticket.reasons, *(reason for reason in reasons if reason not in ticket.reasons)]
     ticket.updated_at = now
-    session.add(event)
     session.flush()
     log.info("ticket %s raised to %s", ticket.id, priority)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base, UTCDateTime, str_enum, utcnow
@@ -50,11 +50,21 @@ class Analysis(Base):
     """NLP output for one response by one model version.
 
     Re-scoring with a new model adds a row and moves ``is_current``; old rows stay, so
-    history can be compared across model versions.
+    history can be compared across model versions. The database keeps at most one
+    current row per response (a unique index over the current rows), so two writers
+    that both missed the other's row cannot leave a response with two current analyses.
     """
 
     __tablename__ = "analyses"
-    __table_args__ = (Index("ix_analyses_response_id_is_current", "response_id", "is_current"),)
+    __table_args__ = (
+        Index(
+            "uq_analyses_current_response_id",
+            "response_id",
+            unique=True,
+            postgresql_where=text("is_current"),
+            sqlite_where=text("is_current"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from surveys.models import Analysis, Channel, Response
 from surveys.schema import alembic_config, downgrade, upgrade
+from surveys.states import SurveyStatus
+from tests.committed import committed_survey
 
 
 def test_models_match_migrations(engine: Engine):
@@ -21,3 +25,25 @@ def test_downgrade_and_upgrade_round_trip(engine: Engine):
     upgrade(engine)
     assert inspect(engine).has_table("surveys")
     assert {"responses", "tickets", "analyses", "opt_outs", "audit_log"} <= set(inspect(engine).get_table_names())
+
+
+def test_upgrade_keeps_the_newest_of_two_current_analyses(engine: Engine, committed_factory: sessionmaker[Session]):
+    """Revision 0006 builds its unique index over data an older version may have left."""
+    survey = committed_survey(committed_factory, SurveyStatus.ANSWERED)
+    downgrade(engine, "0005")
+    try:
+        with committed_factory.begin() as session:
+            response = Response(survey_id=survey.id, overall=2, comment="慢", channel=Channel.WEB)
+            session.add(response)
+            session.flush()
+            for version in ("older", "newer"):
+                session.add(
+                    Analysis(response=response, sentiment_score=0.2, sentiment_label="negative", model_version=version)
+                )
+                session.flush()
+            response_id = response.id
+    finally:
+        upgrade(engine)
+    with committed_factory() as session:
+        stmt = select(Analysis.model_version, Analysis.is_current).where(Analysis.response_id == response_id)
+        assert list(session.execute(stmt.order_by(Analysis.id)).tuples()) == [("older", False), ("newer", True)]

@@ -1,4 +1,4 @@
-"""The analysis job's tickets: opened once, raised by a later analysis, due from the answer."""
+"""The analysis job's tickets: opened once, raised (or reopened) by a later analysis, due from the answer."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from nlp import get_default_analyzer
 from surveys.analysis import analyze_pending_responses, rescore_responses, store_analysis
 from surveys.answers import AnswerInput, submit_answer
-from surveys.models import Case, Channel, Response, Survey, Ticket, TicketEvent, TicketPriority
-from surveys.triage import DEADLINES
+from surveys.models import Case, Channel, Response, Survey, Ticket, TicketEvent, TicketPriority, User
+from surveys.states import TicketStatus
+from surveys.triage import DEADLINES, change_ticket_status, list_queue
 
 THREAT = "民警威胁我说要打死我，救命"
 
@@ -69,3 +70,31 @@ def test_the_deadline_counts_from_the_answer_not_from_the_analysis(
     assert ticket is not None
     assert ticket.deadline_at == response.submitted_at + DEADLINES[TicketPriority.URGENT]
     assert ticket.created_at == backlog
+
+
+def test_an_urgent_comment_after_the_ticket_was_closed_reopens_it(
+    session: Session,
+    make_survey: Callable[..., Survey],
+    make_case: Callable[..., Case],
+    make_user: Callable[..., User],
+    now: dt.datetime,
+):
+    response = _answer(session, make_survey, make_case, overall=2)
+    analyze_pending_responses(session, get_default_analyzer(), now)
+    ticket = _ticket(session, response)
+    assert ticket is not None
+    handler = make_user()
+    for status in (TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        change_ticket_status(session, ticket, status, handler, now, note="已回访，群众表示理解")
+    response.comment, response.is_analyzed = THREAT, False  # the SMS follow-up, days later
+    later = now + dt.timedelta(days=3)
+    analyze_pending_responses(session, get_default_analyzer(), later)
+    assert ticket.status is TicketStatus.NEW
+    assert ticket.priority is TicketPriority.URGENT
+    assert (ticket.resolved_at, ticket.closed_at) == (None, None)
+    assert ticket.deadline_at == later + DEADLINES[TicketPriority.URGENT]
+    assert ticket in list_queue(session, ticket.unit)
+    reopened = session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket == ticket, TicketEvent.to_status == TicketStatus.NEW)
+    ).all()
+    assert [(event.from_status, event.actor) for event in reopened] == [(None, None), (TicketStatus.CLOSED, None)]
