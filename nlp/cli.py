@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,6 +124,12 @@ def train_command(task: str, csv_files: Sequence[Path], out_dir: Path, base: boo
     show_default=True,
     help="Sentiment only: report SnowNLP on the same rows.",
 )
+@click.option(
+    "--show-misses/--hide-misses",
+    default=True,
+    show_default=True,
+    help="Urgency only: list the urgent rows missed (hide them to keep a blind set blind).",
+)
 def evaluate_command(
     task: str,
     data: Path,
@@ -131,6 +138,7 @@ def evaluate_command(
     model_dir: str | None,
     base: bool,
     with_snownlp: bool,
+    show_misses: bool,
 ) -> None:
     """Print per-class figures and the confusion matrix for DATA.csv.
 
@@ -157,7 +165,7 @@ def evaluate_command(
     texts = [text for text, _ in test_rows]
     gold = [label for _, label in test_rows]
     analyses = _analyze_with_progress(analyzer, texts)
-    final = _REPORTERS[task](texts, gold, analyses, with_snownlp)
+    final = _REPORTERS[task](texts, gold, analyses, _ReportOptions(with_snownlp, show_misses))
     click.echo(final)
 
 
@@ -193,8 +201,14 @@ def _echo_report(report: Report) -> None:
     click.echo("")
 
 
+@dataclass(frozen=True)
+class _ReportOptions:
+    with_snownlp: bool
+    show_misses: bool
+
+
 def _report_sentiment(
-    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis], with_snownlp: bool
+    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis], options: _ReportOptions
 ) -> str:
     from nlp.models.evaluation import (
         SENTIMENT_ORDER,
@@ -208,7 +222,7 @@ def _report_sentiment(
     predicted = [sentiment_label(a.sentiment_label, a.sentiment_score, binary=binary) for a in analyses]
     report = single_label_report("minyi", gold, predicted, labels)
     _echo_report(report)
-    if with_snownlp:
+    if options.with_snownlp:
         baseline = snownlp_predictor(binary=binary)
         snownlp_report = single_label_report("snownlp", gold, [baseline(text) for text in texts], labels)
         _echo_report(snownlp_report)
@@ -217,11 +231,11 @@ def _report_sentiment(
 
 
 def _report_category(
-    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis], with_snownlp: bool
+    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis], options: _ReportOptions
 ) -> str:
     from nlp.models.evaluation import multi_label_report
 
-    del texts, with_snownlp
+    del texts, options
     report = multi_label_report("minyi", [label.split("|") for label in gold], [list(a.categories) for a in analyses])
     _echo_report(report)
     main_hits = sum(
@@ -237,17 +251,17 @@ def _report_category(
 
 
 def _report_urgency(
-    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis], with_snownlp: bool
+    texts: Sequence[str], gold: Sequence[str], analyses: Sequence[CommentAnalysis], options: _ReportOptions
 ) -> str:
     from nlp.models.evaluation import single_label_report
 
-    del with_snownlp
     predicted = ["1" if a.is_urgent else "0" for a in analyses]
     report = single_label_report("minyi", gold, predicted, ["0", "1"])
     _echo_report(report)
-    missed = [text for text, g, p in zip(texts, gold, predicted, strict=True) if g == "1" and p == "0"]
-    for text in missed[:20]:
-        click.echo(f"missed urgent: {text}", err=True)
+    if options.show_misses:
+        missed = [text for text, g, p in zip(texts, gold, predicted, strict=True) if g == "1" and p == "0"]
+        for text in missed[:20]:
+            click.echo(f"missed urgent: {text}", err=True)
     recall = report.figures("1").recall
     return f"accuracy={report.accuracy:.4f} macro_f1={report.macro_f1:.4f} recall={recall:.4f}"
 

@@ -140,6 +140,16 @@ def test_cli_evaluate_urgency_reports_recall(tmp_path: Path) -> None:
     assert result.output.strip().splitlines()[-1] == "accuracy=1.0000 macro_f1=1.0000 recall=1.0000"
 
 
+@pytest.mark.parametrize(("flag", "shown"), [("--show-misses", True), ("--hide-misses", False)])
+def test_cli_evaluate_urgency_lists_misses_unless_hidden(tmp_path: Path, flag: str, shown: bool) -> None:
+    """A blind set stays blind: --hide-misses prints the totals without the missed texts."""
+    data = write_csv(tmp_path / "u.csv", [("今天天气不错", "1"), ("出警很快", "0")])
+    result = CliRunner().invoke(nlp_group, ["evaluate", "--task", "urgency", str(data), flag])
+    assert result.exit_code == 0, result.output
+    assert ("今天天气不错" in result.output) is shown
+    assert result.output.strip().splitlines()[-1].endswith("recall=0.0000")
+
+
 def test_cli_train_then_evaluate(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "s.csv", small_rows())
     out = tmp_path / "model"
