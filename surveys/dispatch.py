@@ -237,7 +237,8 @@ def _record_lost(session: Session, job: SurveySend, outcome: Lost, provider: str
 
 
 def _release(session: Session, job: SurveySend, at: dt.datetime) -> None:
-    values = {"lease_expires_at": None, "attempts": Survey.attempts - 1}
+    """Back to ``planned`` untried: due again at once, or when quiet hours end."""
+    values = {"lease_expires_at": None, "attempts": Survey.attempts - 1, "due_at": job.policy.next_send_window(at)}
     bulk_transition(session, SurveyStatus.PLANNED, at, [Survey.id == job.survey_id], values=values)
 
 
@@ -273,7 +274,10 @@ def dispatch_due_surveys(
                 _release(session, job, at)
                 report.released += 1
 
-    send_claimed(provider, batch, record, CLAIM_LEASE, clock)
+    def outside_quiet_hours(job: SurveySend, elapsed: dt.timedelta) -> bool:
+        return not job.policy.in_quiet_hours(now + elapsed)
+
+    send_claimed(provider, batch, record, CLAIM_LEASE, clock, may_send=outside_quiet_hours)
     if batch:
         log.info("dispatch: %s", report)
     return report

@@ -78,7 +78,9 @@ def queue_reminders_job(ctx: JobContext, now: dt.datetime | None = None) -> Remi
 
 def send_queued_messages_job(ctx: JobContext, now: dt.datetime | None = None) -> OutboxReport:
     """Send queued reminders and confirmations (the outbox owns its transactions)."""
-    return send_queued_messages(ctx.session_factory, ctx.provider, now or utcnow(), rate_per_second=ctx.send_rate)
+    return send_queued_messages(
+        ctx.session_factory, ctx.provider, ctx.settings, now or utcnow(), rate_per_second=ctx.send_rate
+    )
 
 
 def mark_lost_claims_job(ctx: JobContext, now: dt.datetime | None = None) -> int:

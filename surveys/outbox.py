@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from surveys.models import SmsDirection, SmsKind, SmsMessage, SmsSendStatus
+from surveys.models import Case, SmsDirection, SmsKind, SmsMessage, SmsSendStatus, Survey
+from surveys.policy import Policy, PolicyBook, load_policy_book
 from surveys.send_rate import SendSchedule
 from surveys.sending import (
     CLAIM_LEASE,
@@ -32,6 +33,7 @@ from surveys.sending import (
     retry_delay,
     send_claimed,
 )
+from surveys.settings import Settings
 from surveys.sms.base import FailureKind, OutgoingSms, SmsProvider
 from surveys.states import SurveyStatus
 from surveys.suppressions import act_on_failure, blocked_phones
@@ -43,18 +45,29 @@ OUTBOX_BATCH_SIZE = 100
 
 @dataclass
 class OutboxReport(SendReport):
-    """What one outbox run did, including messages no longer wanted."""
+    """What one outbox run did, including messages no longer wanted or held for the morning."""
 
     cancelled: int = 0
+    postponed: int = 0
 
 
 @dataclass(frozen=True)
 class QueuedSend:
-    """One claimed outbox row on its way out."""
+    """One claimed outbox row on its way out.
+
+    ``policy`` is the unit's dispatch policy for a reminder, whose quiet hours hold at
+    the moment it is sent; None for an opt-out confirmation, which answers the
+    citizen's own message at once whatever the hour.
+    """
 
     message_id: int
     message: OutgoingSms
     send_offset: float
+    policy: Policy | None
+
+    def may_send_at(self, moment: dt.datetime) -> bool:
+        """Whether this message may go out at ``moment``."""
+        return self.policy is None or not self.policy.in_quiet_hours(moment)
 
 
 def queue_message(
@@ -96,10 +109,21 @@ def _still_wanted(row: SmsMessage, blocked: Mapping[str, object]) -> bool:
     return row.kind is not SmsKind.REMINDER or (row.survey is not None and row.survey.status is SurveyStatus.REMINDED)
 
 
+def _quiet_hours_policy(row: SmsMessage, book: PolicyBook) -> Policy | None:
+    """The policy whose quiet hours hold for ``row``: a reminder's unit's, else None."""
+    if row.kind is not SmsKind.REMINDER or row.survey is None:
+        return None
+    return book.for_unit(row.survey.case.unit)
+
+
 def claim_queued_messages(
-    session: Session, now: dt.datetime, schedule: SendSchedule, limit: int, report: OutboxReport
+    session: Session, now: dt.datetime, schedule: SendSchedule, limit: int, report: OutboxReport, book: PolicyBook
 ) -> list[QueuedSend]:
-    """Claim up to ``limit`` due queued rows, cancelling those no longer wanted."""
+    """Claim up to ``limit`` due queued rows, cancelling those no longer wanted.
+
+    A reminder queued before quiet hours (or retried into them) waits for them to end:
+    the reminder tick checked the hour when it queued, but the outbox may run later.
+    """
     rows = list(
         session.scalars(
             select(SmsMessage)
@@ -107,21 +131,25 @@ def claim_queued_messages(
             .order_by(SmsMessage.due_at, SmsMessage.id)
             .limit(min(limit, schedule.capacity()))
             .with_for_update(skip_locked=True, of=SmsMessage)
-            .options(selectinload(SmsMessage.survey))
+            .options(selectinload(SmsMessage.survey).selectinload(Survey.case).selectinload(Case.unit))
         )
     )
     blocked = blocked_phones(session, (row.phone_e164 for row in rows))
-    claimed: list[SmsMessage] = []
+    claimed: list[tuple[SmsMessage, Policy | None]] = []
     for row in rows:
         row.updated_at = now
+        policy = _quiet_hours_policy(row, book)
         if not _still_wanted(row, blocked):
             row.send_status = SmsSendStatus.CANCELLED
             report.cancelled += 1
-            continue
-        row.send_status = SmsSendStatus.SENDING
-        row.lease_expires_at = now + CLAIM_LEASE
-        row.attempts += 1
-        claimed.append(row)
+        elif policy is not None and policy.in_quiet_hours(now):
+            row.due_at = policy.next_send_window(now)
+            report.postponed += 1
+        else:
+            row.send_status = SmsSendStatus.SENDING
+            row.lease_expires_at = now + CLAIM_LEASE
+            row.attempts += 1
+            claimed.append((row, policy))
     session.flush()
     report.claimed += len(claimed)
     return [
@@ -131,8 +159,9 @@ def claim_queued_messages(
                 to=row.phone_e164, body=row.body, kind=row.kind, params=row.template_params, reference=f"sms-{row.id}"
             ),
             offset,
+            policy,
         )
-        for row, offset in zip(claimed, schedule.take(len(claimed)), strict=True)
+        for (row, policy), offset in zip(claimed, schedule.take(len(claimed)), strict=True)
     ]
 
 
@@ -159,12 +188,15 @@ def _record(session: Session, job: QueuedSend, outcome: Outcome, provider: str, 
         row.error_code, row.error_message = outcome.error.code, outcome.error.message
         return "unknown"
     row.send_status, row.attempts = SmsSendStatus.QUEUED, row.attempts - 1
+    if job.policy is not None:
+        row.due_at = job.policy.next_send_window(at)
     return "released"
 
 
 def send_queued_messages(
     session_factory: sessionmaker[Session],
     provider: SmsProvider,
+    settings: Settings,
     now: dt.datetime,
     *,
     limit: int = OUTBOX_BATCH_SIZE,
@@ -174,16 +206,20 @@ def send_queued_messages(
     """Claim, send and record one batch of queued messages (own transactions, as dispatch)."""
     report = OutboxReport()
     with session_factory.begin() as session:
+        book = load_policy_book(session, settings)
         schedule = SendSchedule.open(session, provider.name, rate_per_second, now)
-        batch = claim_queued_messages(session, now, schedule, limit, report)
+        batch = claim_queued_messages(session, now, schedule, limit, report, book)
 
     def record(job: QueuedSend, outcome: Outcome, elapsed: dt.timedelta) -> None:
         with session_factory.begin() as session:
             counter = _record(session, job, outcome, provider.name, now + elapsed)
         setattr(report, counter, getattr(report, counter) + 1)
 
-    send_claimed(provider, batch, record, CLAIM_LEASE, clock)
-    if batch:
+    def outside_quiet_hours(job: QueuedSend, elapsed: dt.timedelta) -> bool:
+        return job.may_send_at(now + elapsed)
+
+    send_claimed(provider, batch, record, CLAIM_LEASE, clock, may_send=outside_quiet_hours)
+    if batch or report.postponed:
         log.info("outbox: %s", report)
     return report
 

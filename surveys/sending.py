@@ -103,11 +103,15 @@ class Lost:
 
 @dataclass(frozen=True)
 class Released:
-    """Not attempted: too little of the lease was left."""
+    """Not attempted: too little of the lease was left, or its moment fell in quiet hours."""
 
 
 Outcome = Sent | Refused | Lost | Released
 JobT = TypeVar("JobT", bound=SendJob)
+
+
+def _always(_job: object, _elapsed: dt.timedelta) -> bool:
+    return True
 
 
 def send_claimed(
@@ -116,19 +120,28 @@ def send_claimed(
     record: Callable[[JobT, Outcome, dt.timedelta], None],
     lease: dt.timedelta,
     clock: Clock = REAL_CLOCK,
+    may_send: Callable[[JobT, dt.timedelta], bool] = _always,
 ) -> None:
     """Send ``jobs`` in order at their slots; ``record(job, outcome, elapsed)`` after each.
 
     ``elapsed`` is the time since the claim, so records carry the real send time even
-    when a paced batch takes a minute.
+    when a paced batch takes a minute. ``may_send(job, elapsed)`` is asked right before
+    each send: a batch claimed at 20:59 must not go on texting after 21:00 because the
+    provider was slow; a job it refuses is released, as one the lease has no room for.
+
+    A provider that fails in a way its contract does not name (a bug, a 2xx reply that
+    is not JSON) may have sent the message, so that job is recorded as lost, like a
+    timeout, and the rest of the batch is released untried for the next run rather than
+    lost one after another to the same fault.
     """
     started = clock.monotonic()
+    broken = False
     for job in jobs:
         wait = started + job.send_offset - clock.monotonic()
-        if wait > 0:
+        if not broken and wait > 0:
             clock.sleep(wait)
         elapsed = dt.timedelta(seconds=clock.monotonic() - started)
-        if elapsed + LEASE_SAFETY_MARGIN > lease:
+        if broken or elapsed + LEASE_SAFETY_MARGIN > lease or not may_send(job, elapsed):
             record(job, Released(), elapsed)
             continue
         outcome: Outcome
@@ -140,4 +153,9 @@ def send_claimed(
         except SmsOutcomeUnknownError as error:
             log.error("%s %s outcome unknown: %s", job.message.kind, job.message.reference, error.message)
             outcome = Lost(error)
+        except Exception as error:  # any other failure: see the docstring
+            log.exception("%s %s: unexpected provider failure", job.message.kind, job.message.reference)
+            unexpected = SmsOutcomeUnknownError(f"{type(error).__name__}: {error}"[:1000])
+            unexpected.code = "provider_error"
+            outcome, broken = Lost(unexpected), True
         record(job, outcome, dt.timedelta(seconds=clock.monotonic() - started))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys.models import PhoneSuppression, SmsKind, SmsMessage, SmsSendStatus
 from surveys.outbox import OutboxReport, mark_lost_sends, queue_message, send_queued_messages
 from surveys.sending import CLAIM_LEASE
+from surveys.settings import Settings
 from surveys.sms.base import FailureKind, SmsOutcomeUnknownError, SmsSendError
 from tests.surveys.dispatch.conftest import FakeClock, ScriptedProvider
 
@@ -34,10 +35,14 @@ def queued(session: Session, now: dt.datetime) -> SmsMessage:
 
 @pytest.fixture
 def run_outbox(
-    session: Session, session_factory: sessionmaker[Session], scripted: ScriptedProvider, fake_clock: FakeClock
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    scripted: ScriptedProvider,
+    fake_clock: FakeClock,
 ) -> Callable[[dt.datetime], OutboxReport]:
     def run(at: dt.datetime) -> OutboxReport:
-        report = send_queued_messages(session_factory, scripted, at, clock=fake_clock)
+        report = send_queued_messages(session_factory, scripted, settings, at, clock=fake_clock)
         session.expire_all()
         return report
 

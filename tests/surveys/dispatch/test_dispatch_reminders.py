@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +18,12 @@ from surveys.models import Case, Channel, DispatchPolicy, SmsKind, SmsMessage, S
 from surveys.optouts import opt_out
 from surveys.outbox import send_queued_messages
 from surveys.reminders import queue_due_reminders
+from surveys.sending import Clock
 from surveys.settings import Settings
 from surveys.skip_reasons import SkipReason
 from surveys.sms.console import ConsoleSmsProvider
 from surveys.states import SurveyStatus
-from tests.surveys.dispatch.conftest import FakeClock, local, messages_of
+from tests.surveys.dispatch.conftest import FakeClock, ScriptedProvider, local, messages_of
 
 SENT_AT = local(2026, 11, 20, 14)
 
@@ -63,7 +65,7 @@ def test_one_reminder_after_24_hours_then_none(
     assert queue_due_reminders(session, due, settings).queued == 1
     assert (survey.status, survey.reminded_at) == (SurveyStatus.REMINDED, due)
     session.commit()
-    assert send_queued_messages(session_factory, ConsoleSmsProvider(), due, clock=fake_clock).sent == 1
+    assert send_queued_messages(session_factory, ConsoleSmsProvider(), settings, due, clock=fake_clock).sent == 1
     session.expire_all()
     _invitation, reminder = messages_of(session, survey)
     assert (reminder.kind, reminder.send_status) == (SmsKind.REMINDER, SmsSendStatus.SENT)
@@ -111,11 +113,51 @@ def test_a_queued_reminder_is_cancelled_if_the_citizen_opts_out_before_it_leaves
     assert queue_due_reminders(session, due, settings).queued == 1
     opt_out(session, survey.contact.phone_e164, "sms", due)
     session.commit()
-    report = send_queued_messages(session_factory, ConsoleSmsProvider(), due, clock=fake_clock)
+    report = send_queued_messages(session_factory, ConsoleSmsProvider(), settings, due, clock=fake_clock)
     assert (report.sent, report.cancelled) == (0, 1)
     session.expire_all()
     [reminder] = messages_of(session, survey)
     assert reminder.send_status is SmsSendStatus.CANCELLED
+
+
+def test_a_reminder_queued_before_quiet_hours_waits_for_the_morning_in_the_outbox(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    make_survey: Callable[..., Survey],
+    fake_clock: FakeClock,
+):
+    """The reminder tick checked the hour when it queued; the outbox may run hours later."""
+    queued_at = local(2026, 11, 21, 20, 59)
+    survey = make_survey(SurveyStatus.SENT, sent_at=queued_at - dt.timedelta(hours=24), remind_at=queued_at)
+    assert queue_due_reminders(session, queued_at, settings).queued == 1
+    session.commit()
+    provider = ConsoleSmsProvider()
+    report = send_queued_messages(session_factory, provider, settings, local(2026, 11, 22, 2), clock=fake_clock)
+    assert (report.claimed, report.sent, report.postponed) == (0, 0, 1)
+    session.expire_all()
+    [reminder] = [m for m in messages_of(session, survey) if m.kind is SmsKind.REMINDER]
+    assert (reminder.send_status, reminder.due_at) == (SmsSendStatus.QUEUED, local(2026, 11, 22, 8))
+    assert send_queued_messages(session_factory, provider, settings, local(2026, 11, 22, 7, 59)).claimed == 0
+    assert send_queued_messages(session_factory, provider, settings, local(2026, 11, 22, 8), clock=fake_clock).sent == 1
+
+
+def test_a_reminder_whose_send_time_falls_in_quiet_hours_is_held_back(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings, make_survey: Callable[..., Survey]
+):
+    """Claimed at 20:59:59 but reached two seconds later (a slow batch): not sent until 08:00."""
+    claimed_at = local(2026, 11, 21, 20, 59) + dt.timedelta(seconds=59)
+    survey = make_survey(SurveyStatus.SENT, sent_at=claimed_at - dt.timedelta(hours=24), remind_at=claimed_at)
+    assert queue_due_reminders(session, claimed_at, settings).queued == 1
+    session.commit()
+    two_seconds_later = Clock(monotonic=itertools.chain([1000.0], itertools.repeat(1002.0)).__next__)
+    provider = ScriptedProvider()
+    report = send_queued_messages(session_factory, provider, settings, claimed_at, clock=two_seconds_later)
+    assert (report.claimed, report.sent, report.released, provider.sent) == (1, 0, 1, [])
+    session.expire_all()
+    [reminder] = [m for m in messages_of(session, survey) if m.kind is SmsKind.REMINDER]
+    assert (reminder.send_status, reminder.attempts) == (SmsSendStatus.QUEUED, 0)
+    assert reminder.due_at == local(2026, 11, 22, 8)
 
 
 @pytest.mark.parametrize(

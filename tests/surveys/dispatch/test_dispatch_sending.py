@@ -226,6 +226,44 @@ def test_a_send_whose_answer_was_lost_is_unknown_and_never_resent(
     assert len(scripted.sent) == 1
 
 
+def test_an_unexpected_provider_failure_loses_one_survey_and_releases_the_rest(
+    session: Session, dispatch: Dispatch, due: Callable[..., Survey], scripted: ScriptedProvider
+):
+    """A fault outside the provider's contract (a bug, a 2xx reply that is not JSON) may have
+    sent the message: that survey is unknown, and the untried rest waits for the next run."""
+    first, second, third = due(), due(), due()
+    scripted.script = [ValueError("Expecting value: line 1 column 1 (char 0)")]
+    report = dispatch(NOW, scripted)
+    assert (report.claimed, report.unknown, report.released, len(scripted.sent)) == (3, 1, 2, 1)
+    [lost] = [s for s in (first, second, third) if s.status is SurveyStatus.UNKNOWN]
+    assert lost.last_error_code == "provider_error"
+    assert "ValueError" in (lost.last_error_message or "")
+    rest = [s for s in (first, second, third) if s is not lost]
+    assert [(s.status, s.attempts) for s in rest] == [(SurveyStatus.PLANNED, 0)] * 2
+    assert dispatch(NOW + dt.timedelta(minutes=1), scripted).sent == 2
+    assert len(scripted.sent) == 3  # the lost one is never resent
+
+
+def test_a_batch_claimed_before_quiet_hours_stops_at_their_start(
+    session: Session, dispatch: Dispatch, due: Callable[..., Survey], fake_clock: FakeClock
+):
+    claimed_at = local(2026, 11, 20, 20, 59)
+    surveys = [due(due_at=claimed_at - dt.timedelta(minutes=1)) for _ in range(3)]
+
+    class SlowProvider(ScriptedProvider):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            fake_clock.now += 40  # each send takes 40 s: the second ends after 21:00
+            return super().send(message)
+
+    provider = SlowProvider()
+    report = dispatch(claimed_at, provider)
+    assert (report.sent, report.released, len(provider.sent)) == (2, 1, 2)
+    [held] = [s for s in surveys if s.status is SurveyStatus.PLANNED]
+    assert (held.attempts, held.due_at) == (0, local(2026, 11, 21, 8))
+    assert dispatch(local(2026, 11, 20, 23)).claimed == 0
+    assert dispatch(local(2026, 11, 21, 8)).sent == 1
+
+
 def test_a_claim_lost_in_a_crash_becomes_unknown_after_its_lease(
     session: Session,
     session_factory: sessionmaker[Session],
