@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from surveys.errors import ConfigurationError
 from surveys.models import SmsKind
+from surveys.send_rate import BOOKING_HORIZON, MAX_RATE_PER_SECOND, MIN_RATE_PER_SECOND
 
 _RATE_PREFIX = "MINYI_SMS_SEND_RATE_"
 _ALIBABA_TEMPLATE_VARIABLES = {
@@ -51,13 +53,28 @@ class DispatchSettings:
 
 
 def _rate(name: str, raw: str) -> float:
+    """A provider's rate, refused here if the scheduler could not keep to it.
+
+    NaN and infinity would make :meth:`SendSchedule.capacity` raise on every tick, and a
+    rate below one message per booking horizon would book nothing, ever: both would stop
+    sending without a word. The text is read as a :class:`~decimal.Decimal` so that a tiny
+    rate such as ``1e-400`` is refused instead of rounding to 0.0, which means no limit.
+    """
     try:
-        rate = float(raw)
-    except ValueError as exc:
+        rate = Decimal(raw)
+    except InvalidOperation as exc:
         raise ConfigurationError(f"{name}={raw!r} is not a number of messages per second") from exc
+    if not rate.is_finite():
+        raise ConfigurationError(f"{name}={raw!r} is not a finite number of messages per second")
     if rate < 0:
         raise ConfigurationError(f"{name}={raw!r} must not be negative")
-    return rate
+    if rate and not MIN_RATE_PER_SECOND <= rate <= MAX_RATE_PER_SECOND:
+        horizon = BOOKING_HORIZON.total_seconds()
+        raise ConfigurationError(
+            f"{name}={raw!r}: expected 0 (no limit) or a rate from one message per {horizon:g} s "
+            f"(1/{horizon:g} ≈ {MIN_RATE_PER_SECOND:.4f}) to {MAX_RATE_PER_SECOND} messages per second"
+        )
+    return float(rate)
 
 
 def load_dispatch_settings(env: Mapping[str, str] | None = None) -> DispatchSettings:

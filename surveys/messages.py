@@ -108,11 +108,21 @@ def worst_case_text(template: str, signature: str, unit_name: str, base_url: str
 def template_problems(template: str, kind: SmsKind) -> list[str]:
     """What is wrong with an administrator's template (Chinese, for the form); empty if fine."""
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        placeholders = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name is not None
+        ]
     except ValueError:
         return ["模板中的花括号不成对：占位符应写成 {unit} 这样的形式"]
+    fields = [name for name, _, _ in placeholders]
     known = "、".join(PLACEHOLDERS)
     problems = [f"未知的占位符 {{{name}}}（可用：{known}）" for name in fields if name not in PLACEHOLDERS]
+    problems += [
+        f"占位符 {_placeholder_text(name, spec, conversion)} 不能带格式或转换，请写成 {{{name}}}"
+        for name, spec, conversion in placeholders
+        if name in PLACEHOLDERS and (spec or conversion is not None)
+    ]
     if kind in (SmsKind.SURVEY, SmsKind.REMINDER) and "link" not in fields:
         problems.append("模板必须包含评价链接 {link}")
     if "退订" not in template:
@@ -120,3 +130,12 @@ def template_problems(template: str, kind: SmsKind) -> list[str]:
     if "【" in template or "】" in template:
         problems.append("不要在模板里写签名【…】，系统会自动加上")
     return problems
+
+
+def _placeholder_text(name: str, spec: str | None, conversion: str | None) -> str:
+    """A placeholder as the administrator wrote it, e.g. ``{link:.20}`` or ``{link!r}``.
+
+    A format spec or conversion changes the value the citizen receives (``{link:.20}``
+    cuts the link, ``{link!r}`` quotes it), so a template may only name a placeholder.
+    """
+    return "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"

@@ -18,16 +18,18 @@ from surveys.errors import ValidationError
 from surveys.messages import segment_count, template_problems, worst_case_text
 from surveys.models import AuditEntry, DispatchPolicy, SmsKind, Unit, User
 from surveys.policy import Policy, PolicyOverrides
-from surveys.settings import Settings
+from surveys.settings import SURVEY_DELAY_MINUTES_RANGE, SURVEY_EXPIRY_DAYS_RANGE, Settings
 from surveys.units import in_subtree
 
 #: Accepted ranges of the numeric settings (inclusive), with the form's Chinese name.
+#: Delay and expiry share the environment's ranges, so a value valid in one place is valid
+#: in the other.
 LIMITS: Mapping[str, tuple[int, int, str]] = {
-    "delay_minutes": (0, 7 * 24 * 60, "结案后延迟（分钟）"),
+    "delay_minutes": (*SURVEY_DELAY_MINUTES_RANGE, "结案后延迟（分钟）"),
     "frequency_cap_days": (0, 365, "同一号码回访间隔（天）"),
     "sampling_percent": (0, 100, "抽样比例（%）"),
     "reminder_after_hours": (0, 14 * 24, "提醒间隔（小时）"),
-    "expiry_days": (1, 30, "评价有效期（天）"),
+    "expiry_days": (*SURVEY_EXPIRY_DAYS_RANGE, "评价有效期（天）"),
 }
 
 
@@ -59,12 +61,32 @@ def validate_overrides(change: PolicyOverrides) -> None:
             errors[name] = f"{label}应在 {low} 到 {high} 之间"
     if (change.quiet_hours_start is None) != (change.quiet_hours_end is None):
         errors["quiet_hours_start"] = "免打扰时段的开始和结束时间要么都填，要么都不填"
+    elif change.quiet_hours_start is not None and change.quiet_hours_end is not None:
+        errors |= _quiet_hours_problems(change.quiet_hours_start, change.quiet_hours_end)
     for name, kind in (("survey_template", SmsKind.SURVEY), ("reminder_template", SmsKind.REMINDER)):
         template = getattr(change, name)
         if template is not None and (problems := template_problems(template, kind)):
             errors[name] = "；".join(problems)
     if errors:
         raise PolicyValidationError(errors)
+
+
+def _quiet_hours_problems(start: dt.time, end: dt.time) -> dict[str, str]:
+    """Why a quiet window would not work as it reads, by field; empty if it is fine.
+
+    Equal ends make an empty window, which silently turns quiet hours off. A time with
+    seconds or a time zone is not whole local minutes: the window opens on the minute
+    (``surveys.policy.next_send_window``), so an end of 08:00:30 would postpone every
+    due survey by a day, forever. The form submits HH:MM only; other callers might not.
+    """
+    problems = {
+        name: "免打扰时间只能精确到分钟（如 08:00），不能带秒或时区"
+        for name, value in (("quiet_hours_start", start), ("quiet_hours_end", end))
+        if value.second or value.microsecond or value.tzinfo is not None
+    }
+    if not problems and start == end:
+        problems["quiet_hours_end"] = "免打扰结束时间不能与开始时间相同：那样免打扰时段为空，夜间也会发送"
+    return problems
 
 
 def policy_row(session: Session, unit: Unit | None) -> DispatchPolicy | None:

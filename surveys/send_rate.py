@@ -23,6 +23,13 @@ from surveys.models import SendRateCursor
 #: How far ahead one claim may book slots: bounds how long a batch takes to send, which
 #: must stay well inside the claim lease.
 BOOKING_HORIZON = dt.timedelta(seconds=60)
+#: The slowest rate a claim can honour: one slot per horizon. A slower rate books no whole
+#: slot inside the horizon, so :meth:`SendSchedule.capacity` would be 0 on every tick and
+#: nothing would ever be sent; configuration refuses it instead.
+MIN_RATE_PER_SECOND = 1 / BOOKING_HORIZON.total_seconds()
+#: The fastest rate accepted: above any SMS gateway's limit, so a larger value is a typo
+#: (0 means no limit), and it keeps :meth:`SendSchedule.capacity`'s arithmetic finite.
+MAX_RATE_PER_SECOND = 10_000
 
 
 @dataclass

@@ -18,6 +18,7 @@ from surveys.policy_admin import (
     policy_row,
     save_policy,
     template_checks,
+    validate_overrides,
 )
 from surveys.settings import Settings
 
@@ -63,6 +64,13 @@ def test_saving_again_replaces_the_override(session: Session, admin: User, now: 
         (PolicyOverrides(expiry_days=0), "expiry_days"),
         (PolicyOverrides(frequency_cap_days=400), "frequency_cap_days"),
         (PolicyOverrides(quiet_hours_start=dt.time(21)), "quiet_hours_start"),
+        (PolicyOverrides(quiet_hours_start=dt.time(21), quiet_hours_end=dt.time(21)), "quiet_hours_end"),
+        (PolicyOverrides(quiet_hours_start=dt.time(21), quiet_hours_end=dt.time(8, 0, 30)), "quiet_hours_end"),
+        (
+            PolicyOverrides(quiet_hours_start=dt.time(21, tzinfo=dt.UTC), quiet_hours_end=dt.time(8)),
+            "quiet_hours_start",
+        ),
+        (PolicyOverrides(survey_template="请点击评价：{link:.20} 回TD退订"), "survey_template"),
         (PolicyOverrides(survey_template="请评价 回TD退订"), "survey_template"),
         (PolicyOverrides(reminder_template="提醒{link}"), "reminder_template"),
     ],
@@ -74,6 +82,20 @@ def test_invalid_changes_are_refused_with_the_field(
         save_policy(session, None, change, admin, now)
     assert field in caught.value.errors
     assert policy_row(session, None) is None
+
+
+@pytest.mark.parametrize(
+    ("end", "reason"),
+    [
+        (dt.time(21), "不能与开始时间相同"),
+        (dt.time(8, 0, 30), "只能精确到分钟"),
+        (dt.time(8, 0, 0, 1), "只能精确到分钟"),
+    ],
+)
+def test_a_quiet_window_that_would_not_work_is_explained_in_chinese(end: dt.time, reason: str):
+    with pytest.raises(PolicyValidationError) as caught:
+        validate_overrides(PolicyOverrides(quiet_hours_start=dt.time(21), quiet_hours_end=end))
+    assert reason in caught.value.errors["quiet_hours_end"]
 
 
 def test_a_template_longer_than_one_segment_is_warned_about(session: Session, settings: Settings):
