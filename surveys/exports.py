@@ -4,6 +4,9 @@ Citizens write the comments, so any cell could start with ``=``, ``+``, ``-`` or
 be run as a formula when a supervisor opens the file (OWASP "CSV injection"). Every text
 cell is stored as a string cell, and one that starts with a formula trigger is prefixed
 with a single quote, as OWASP recommends, so it stays inert even after a copy to CSV.
+
+Sheets are written with openpyxl's write-only mode: rows go to a temporary file as they
+come, so an export of every ticket of a city holds one batch of rows in memory, not all.
 """
 
 from __future__ import annotations
@@ -11,16 +14,27 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
+from sqlalchemy.orm import Session
 
 from surveys.index import UnitIndex
-from surveys.models import Ticket
+from surveys.models import Unit
+from surveys.triage import queue_query
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+#: Tickets fetched from the database per round trip while the sheet is written.
+TICKET_BATCH_SIZE = 500
+
+ONE_DECIMAL = "0.0"
+PERCENT_ONE_DECIMAL = "0.0%"
+INTEGER = "0"
 
 
 def safe_text(value: str) -> str:
@@ -28,40 +42,101 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
-def _workbook(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None  # noqa: S101  (a new workbook always has one sheet)
-    sheet.title = title
-    sheet.append(list(header))
+@dataclass(frozen=True)
+class Column:
+    """A column of an exported sheet: its header and the number format of its cells."""
+
+    header: str
+    number_format: str | None = None
+
+
+def _write_sheet(
+    out: IO[bytes],
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[object]],
+    preamble: Sequence[str] = (),
+) -> int:
+    """Write one sheet to ``out``: ``preamble`` lines, the header, then ``rows``; the row count."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title)
+
+    def cell(value: object, number_format: str | None = None) -> WriteOnlyCell:
+        if isinstance(value, str):
+            text = WriteOnlyCell(sheet, safe_text(value))
+            text.data_type = TYPE_STRING  # never let openpyxl infer a formula
+            return text
+        number = WriteOnlyCell(sheet, value)
+        if number_format is not None and value is not None:
+            number.number_format = number_format
+        return number
+
+    for line in preamble:
+        sheet.append([cell(line)])
+    sheet.append([cell(column.header) for column in columns])
+    written = 0
     for row in rows:
-        sheet.append([safe_text(v) if isinstance(v, str) else v for v in row])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = TYPE_STRING  # never let openpyxl infer a formula
+        sheet.append([cell(value, column.number_format) for value, column in zip(row, columns, strict=True)])
+        written += 1
+    workbook.save(out)
+    return written
+
+
+INDEX_COLUMNS = (
+    Column("单位"),
+    Column("民意指数", ONE_DECIMAL),
+    Column("原始均分", ONE_DECIMAL),
+    Column("满意率", PERCENT_ONE_DECIMAL),
+    Column("95%下限", PERCENT_ONE_DECIMAL),
+    Column("95%上限", PERCENT_ONE_DECIMAL),
+    Column("评价数", INTEGER),
+)
+
+
+def index_workbook(rows: Sequence[UnitIndex], period: str) -> bytes:
+    """The unit ranking as an .xlsx sheet (月考评); its first line states ``period``."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    _write_sheet(
+        buffer,
+        "民意指数",
+        INDEX_COLUMNS,
+        ([r.unit_name, r.index, r.raw_index, r.satisfaction_rate, r.rate_low, r.rate_high, r.responses] for r in rows),
+        preamble=[period],
+    )
     return buffer.getvalue()
 
 
-def index_workbook(rows: Sequence[UnitIndex]) -> bytes:
-    """The unit ranking as an .xlsx sheet (月考评)."""
-    return _workbook(
-        "民意指数",
-        ["单位", "民意指数", "原始均分", "满意率", "95%下限", "95%上限", "评价数"],
-        ([r.unit_name, r.index, r.raw_index, r.satisfaction_rate, r.rate_low, r.rate_high, r.responses] for r in rows),
-    )
+TICKET_COLUMNS = (
+    Column("编号", INTEGER),
+    Column("单位"),
+    Column("优先级"),
+    Column("状态"),
+    Column("类别"),
+    Column("评价", INTEGER),
+    Column("留言"),
+    Column("原因"),
+    Column("生成时间"),
+    Column("期限"),
+)
 
 
-def tickets_workbook(tickets: Sequence[Ticket], tz: ZoneInfo) -> bytes:
-    """Tickets with the citizen's words, as an .xlsx sheet; phone numbers are never exported."""
+def write_tickets_workbook(session: Session, root: Unit, tz: ZoneInfo, out: IO[bytes]) -> int:
+    """Every open ticket under ``root``, in queue order, as an .xlsx sheet written to ``out``.
+
+    Phone numbers are never exported. The tickets are read in batches of
+    ``TICKET_BATCH_SIZE`` (``yield_per``) and written as they come, and nothing keeps a
+    reference to a written ticket, so memory stays bounded however many there are.
+    Returns how many tickets were written.
+    """
 
     def local(value: dt.datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    return _workbook(
+    tickets = session.scalars(queue_query(root).execution_options(yield_per=TICKET_BATCH_SIZE))
+    return _write_sheet(
+        out,
         "投诉工单",
-        ["编号", "单位", "优先级", "状态", "类别", "评价", "留言", "原因", "生成时间", "期限"],
+        TICKET_COLUMNS,
         (
             [
                 t.id,

@@ -6,19 +6,29 @@ computed from sums and counts, never as an average of averages. Small units are 
 toward the whole city's mean with a prior of ``PRIOR_WEIGHT`` answers (a Bayesian
 average), so three happy citizens do not put a station on top of the ranking. The
 satisfaction rate (满意率: 基本满意 or better) comes with a 95% Wilson interval.
+
+Periods are in the deployment's time zone: the dashboard's "last N days" start at a local
+midnight, the monthly scorecard (月考评) is a local calendar month and the trend buckets
+local calendar weeks (Monday to Sunday). Their bounds are computed here in Python and
+bound as UTC instants, so SQLite and PostgreSQL compare the same values (and a time zone
+with daylight saving time gets its 23- and 25-hour days right).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from surveys.errors import ValidationError
 from surveys.models import Case, Response, Survey, Unit
+from surveys.units import in_subtree
 
 PRIOR_WEIGHT = 20
 SATISFIED_MIN_RATING = 3
@@ -112,6 +122,90 @@ def compute_unit_indices(
     return result
 
 
+def _local_midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """The UTC instant at which ``day`` starts in ``tz``."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+
+
+def recent_days(now: dt.datetime, days: int, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until) of "the last ``days`` days": today and the days before it, in ``tz``.
+
+    The window starts at a local midnight, so a day is either wholly in it or not at all
+    (a rolling ``now - days`` window would cut the first day at the current hour).
+    """
+    today = now.astimezone(tz).date()
+    return _local_midnight(today - dt.timedelta(days=days - 1), tz), now
+
+
+#: Months before this year are refused: no data, and their local midnights may not exist in UTC.
+MIN_MONTH_YEAR = 2000
+_MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month in the deployment's time zone (the monthly scorecard's period)."""
+
+    year: int
+    month: int
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> dt.date:
+        """The month's first day."""
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def next_first_day(self) -> dt.date:
+        """The first day of the following month (the exclusive end)."""
+        return dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The month's last day."""
+        return self.next_first_day - dt.timedelta(days=1)
+
+    @property
+    def previous(self) -> Month:
+        """The month before this one."""
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    def bounds(self, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        """[since, until) of the whole month as UTC instants."""
+        return _local_midnight(self.first_day, tz), _local_midnight(self.next_first_day, tz)
+
+
+def month_of(moment: dt.datetime, tz: ZoneInfo) -> Month:
+    """The calendar month in ``tz`` that ``moment`` falls in."""
+    local = moment.astimezone(tz)
+    return Month(local.year, local.month)
+
+
+def last_complete_month(now: dt.datetime, tz: ZoneInfo) -> Month:
+    """The latest calendar month in ``tz`` that has ended by ``now``."""
+    return month_of(now, tz).previous
+
+
+def parse_month(text: str, now: dt.datetime, tz: ZoneInfo) -> Month:
+    """The month ``text`` names (``YYYY-MM``); not later than the current month in ``tz``.
+
+    The current, unfinished month is allowed (its figures run up to ``now``); a later one
+    has no answers yet, and a malformed one is the user's typo: both are refused with a
+    reason the user can act on.
+    """
+    found = _MONTH_PATTERN.fullmatch(text.strip())
+    if found is None or not 1 <= int(found[2]) <= 12:
+        raise ValidationError("month", "月份格式应为“年-月”，例如 2026-11")
+    month = Month(int(found[1]), int(found[2]))
+    if month.year < MIN_MONTH_YEAR:
+        raise ValidationError("month", f"月份不能早于 {MIN_MONTH_YEAR} 年")
+    if month > month_of(now, tz):
+        raise ValidationError("month", f"{month} 尚未开始，只能选择本月及以前的月份")
+    return month
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     """The index of one unit over one week."""
@@ -121,13 +215,45 @@ class TrendPoint:
     raw_index: float | None
 
 
-def weekly_trend(session: Session, unit: Unit, until: dt.datetime, weeks: int = 12) -> list[TrendPoint]:
-    """Raw index of ``unit``'s subtree per week, oldest first (one query per week, no prior needed)."""
+def weekly_trend(session: Session, unit: Unit, until: dt.datetime, tz: ZoneInfo, weeks: int = 12) -> list[TrendPoint]:
+    """Raw index of ``unit``'s subtree per calendar week in ``tz``, oldest first, in one query.
+
+    The weeks run Monday to Sunday; the last one is the current week, up to ``until``. Each
+    answer is put in its week by a ``CASE`` over the weeks' UTC start instants, computed in
+    Python (no dialect's date functions, so SQLite and PostgreSQL agree, and weeks that
+    cross a daylight-saving change still start at a local midnight). A week without
+    answers has no index (``None``), which is not an index of 0.
+    """
+    local_today = until.astimezone(tz).date()
+    this_monday = local_today - dt.timedelta(days=local_today.weekday())
+    starts = [_local_midnight(this_monday - dt.timedelta(weeks=offset), tz) for offset in range(weeks - 1, -1, -1)]
+    whens = [(Response.submitted_at < start, index) for index, start in enumerate(starts[1:])]
+    week_of: ColumnElement[int] = case(*whens, else_=len(starts) - 1) if whens else literal(0)
+    answers = (
+        select(week_of.label("week"), Response.overall)
+        .join(Survey, Response.survey_id == Survey.id)
+        .join(Case, Survey.case_id == Case.id)
+        .join(Unit, Case.unit_id == Unit.id)
+        .where(in_subtree(Unit.path, unit), _period_filter(starts[0], until))
+        .subquery()
+    )
+    stmt = select(answers.c.week, func.count(), func.sum((answers.c.overall - 1) * 25)).group_by(answers.c.week)
+    sums = {int(week): (int(count), float(total or 0)) for week, count, total in session.execute(stmt)}
     points = []
-    for offset in range(weeks, 0, -1):
-        start = until - dt.timedelta(weeks=offset)
-        count, score_total, _ = _subtree_sums(session, [unit], start, start + dt.timedelta(weeks=1)).get(
-            unit.id, (0, 0.0, 0)
-        )
+    for index, start in enumerate(starts):
+        count, score_total = sums.get(index, (0, 0.0))
         points.append(TrendPoint(start, count, score_total / count if count else None))
     return points
+
+
+def count_children(session: Session, units: Sequence[Unit]) -> dict[int, int]:
+    """How many direct children each of ``units`` has, in one grouped query (units without: 0)."""
+    if not units:
+        return {}
+    stmt = (
+        select(Unit.parent_id, func.count(Unit.id))
+        .where(Unit.parent_id.in_([u.id for u in units]))
+        .group_by(Unit.parent_id)
+    )
+    found = {int(parent_id): int(count) for parent_id, count in session.execute(stmt) if parent_id is not None}
+    return {u.id: found.get(u.id, 0) for u in units}

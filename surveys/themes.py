@@ -3,6 +3,10 @@
 The texts come from SQL (negative answers with a comment in the period, newest first,
 bounded); the text analysis is the nlp package's. Bounded so the dashboard stays fast
 for a whole city: the newest ``MAX_COMMENTS`` complaints represent the period.
+
+A low rating makes an answer a complaint whether or not its comment has been analysed
+yet (the analysis runs after the answer, and may lag or fail): such an answer counts in
+the keywords and the repeated complaints, and in no category until it is analysed.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt
         .join(Survey, Response.survey_id == Survey.id)
         .join(Case, Survey.case_id == Case.id)
         .join(Unit, Case.unit_id == Unit.id)
-        .join(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
+        .outerjoin(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
         .where(
             in_subtree(Unit.path, root),
             Response.submitted_at >= since,
@@ -61,7 +65,7 @@ def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt
     )
     rows = session.execute(stmt).all()
     texts = [comment for comment, _ in rows]
-    categories = Counter(category for _, cats in rows for category in cats)
+    categories = Counter(category for _, cats in rows for category in cats or ())
     groups = [group for group in group_similar(texts) if len(group) > 1] if texts else []
     return Themes(
         comments=len(texts),

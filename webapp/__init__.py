@@ -13,6 +13,7 @@ from webapp.admin.views import bp as admin_bp
 from webapp.api.views import bp as api_bp
 from webapp.auth.views import bp as auth_bp
 from webapp.citizen.views import bp as citizen_bp
+from webapp.converters import RowIdConverter
 from webapp.dashboard.views import bp as dashboard_bp
 from webapp.dev.views import bp as dev_bp
 from webapp.sms_webhooks.views import bp as sms_webhooks_bp
@@ -26,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     is safe under pre-forking servers.
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter
     config.configure(app, test_config)
     if app.config["PROXY_FIX_HOPS"]:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from surveys.answers import AnswerInput, submit_answer
-from surveys.index import PRIOR_WEIGHT, compute_unit_indices, weekly_trend, wilson_interval
+from surveys.errors import ValidationError
+from surveys.index import (
+    PRIOR_WEIGHT,
+    Month,
+    compute_unit_indices,
+    count_children,
+    last_complete_month,
+    parse_month,
+    recent_days,
+    weekly_trend,
+    wilson_interval,
+)
 from surveys.models import Case, Channel, Survey, Unit
 
 
@@ -73,13 +86,135 @@ def test_wilson_interval_narrows_with_more_answers():
     assert large_high - large_low < small_high - small_low
 
 
-def test_weekly_trend_buckets_answers_by_week(
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_weekly_trend_buckets_answers_by_local_calendar_week(
     session: Session, make_unit: Callable[..., Unit], answer: Callable[[Unit, int], None], now: dt.datetime
 ):
     unit = make_unit()
     answer(unit, 5)
     answer(unit, 1)
-    points = weekly_trend(session, unit, now, weeks=3)
+    points = weekly_trend(session, unit, now, SHANGHAI, weeks=3)
     assert [p.responses for p in points] == [0, 0, 2]
     assert [p.raw_index for p in points] == [None, None, pytest.approx(50.0)]
-    assert points[-1].week_start == now - dt.timedelta(weeks=1)
+    # now is Friday 2026-11-20 14:00 in Shanghai: the current week began on Monday 11-16 at 00:00 there
+    assert [p.week_start for p in points] == [
+        dt.datetime(2026, 11, 1, 16, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 8, 16, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 15, 16, tzinfo=dt.UTC),
+    ]
+
+
+def test_weekly_trend_puts_an_answer_in_its_local_week(
+    session: Session, make_unit: Callable[..., Unit], make_case: Callable[..., Case], make_survey: Callable[..., Survey]
+):
+    unit = make_unit()
+    for answered_at, overall in [
+        (dt.datetime(2026, 11, 15, 15, 30, tzinfo=dt.UTC), 1),  # Sunday 23:30 in Shanghai: the earlier week
+        (dt.datetime(2026, 11, 15, 16, 30, tzinfo=dt.UTC), 5),  # Monday 00:30 in Shanghai: the later week
+    ]:
+        survey = make_survey(case=make_case(unit=unit), expires_at=answered_at + dt.timedelta(days=1))
+        submit_answer(session, survey, AnswerInput(overall=overall), Channel.WEB, answered_at)
+    points = weekly_trend(session, unit, dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC), SHANGHAI, weeks=2)
+    assert [(p.responses, p.raw_index) for p in points] == [(1, 0.0), (1, 100.0)]
+
+
+def test_weekly_trend_weeks_start_at_local_midnight_across_daylight_saving(
+    session: Session, make_unit: Callable[..., Unit]
+):
+    berlin = ZoneInfo("Europe/Berlin")  # summer time ends on 2026-10-25
+    points = weekly_trend(session, make_unit(), dt.datetime(2026, 11, 4, 12, tzinfo=dt.UTC), berlin, weeks=4)
+    local_starts = [p.week_start.astimezone(berlin) for p in points]
+    assert [(d.month, d.day, d.hour, d.weekday()) for d in local_starts] == [
+        (10, 12, 0, 0),
+        (10, 19, 0, 0),
+        (10, 26, 0, 0),
+        (11, 2, 0, 0),
+    ]
+
+
+def test_weekly_trend_is_one_query(
+    session: Session, make_unit: Callable[..., Unit], answer: Callable[[Unit, int], None], now: dt.datetime
+):
+    unit = make_unit()
+    answer(unit, 4)
+    statements: list[str] = []
+    engine = session.get_bind().engine
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        points = weekly_trend(session, unit, now, SHANGHAI)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(points) == 12
+    assert points[-1].responses == 1
+    assert len(statements) == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC), Month(2026, 11)),  # 09:00 on 12-01 in Shanghai
+        (dt.datetime(2026, 11, 30, 15, 59, tzinfo=dt.UTC), Month(2026, 10)),  # 23:59 on 11-30 in Shanghai
+        (dt.datetime(2026, 1, 15, 4, 0, tzinfo=dt.UTC), Month(2025, 12)),
+    ],
+)
+def test_last_complete_month_is_local(now: dt.datetime, expected: Month):
+    assert last_complete_month(now, SHANGHAI) == expected
+
+
+def test_month_bounds_are_local_midnights():
+    since, until = Month(2026, 11).bounds(SHANGHAI)
+    assert since == dt.datetime(2026, 10, 31, 16, tzinfo=dt.UTC)
+    assert until == dt.datetime(2026, 11, 30, 16, tzinfo=dt.UTC)
+    assert Month(2026, 12).bounds(SHANGHAI)[1] == dt.datetime(2026, 12, 31, 16, tzinfo=dt.UTC)
+    assert (Month(2026, 2).first_day, Month(2026, 2).last_day) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+
+
+@pytest.mark.parametrize("text", ["2026-11", " 2026-11 ", "2026-01", "2000-01"])
+def test_parse_month_accepts_this_month_and_earlier(text: str, now: dt.datetime):
+    month = parse_month(text, now, SHANGHAI)
+    assert month <= Month(2026, 11)
+    assert str(month) == text.strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-13", "格式"),
+        ("2026-00", "格式"),
+        ("2026-1", "格式"),
+        ("202611", "格式"),
+        ("２０２６-１１", "格式"),
+        ("2026-11-01", "格式"),
+        ("", "格式"),
+        ("2026-12", "尚未开始"),
+        ("9999-12", "尚未开始"),
+        ("1999-12", "不能早于"),
+        ("0000-01", "不能早于"),
+    ],
+)
+def test_parse_month_refuses_malformed_and_future_months(text: str, reason: str, now: dt.datetime):
+    with pytest.raises(ValidationError) as refused:
+        parse_month(text, now, SHANGHAI)
+    assert refused.value.field == "month"
+    assert reason in refused.value.reason
+
+
+def test_recent_days_start_at_a_local_midnight(now: dt.datetime):
+    since, until = recent_days(now, 7, SHANGHAI)
+    assert until == now
+    assert since == dt.datetime(2026, 11, 13, 16, tzinfo=dt.UTC)  # 2026-11-14 00:00 in Shanghai
+
+
+def test_count_children_counts_direct_children_only(session: Session, make_unit: Callable[..., Unit]):
+    city = make_unit()
+    branch = make_unit(parent=city)
+    lone = make_unit(parent=city)
+    for _ in range(3):
+        make_unit(parent=branch)
+    assert count_children(session, [city, branch, lone]) == {city.id: 2, branch.id: 3, lone.id: 0}

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from surveys.models import Role, Ticket, User
+from surveys.answers import AnswerInput, submit_answer
+from surveys.models import Case, Channel, Role, Survey, Ticket, Unit, User
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -52,3 +58,141 @@ def test_supervisor_cannot_leave_their_subtree(
     assert client.get(f"/dashboard/?unit={tree.west.id}").status_code == 404
     assert client.get(f"/dashboard/?unit={tree.city.id}").status_code == 404
     assert client.get(f"/dashboard/?unit={tree.east_station.id}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/export.xlsx"])
+@pytest.mark.parametrize("unit", ["99999999999999999999", "2147483648", "0", "-1", "abc", "１２", "1e3"])
+def test_a_unit_argument_that_is_no_id_is_an_unknown_unit(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], path: str, unit: str
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    response = client.get(path, query_string={"unit": unit})
+    assert response.status_code == 404
+    assert "不在您的权限范围内" in response.get_data(as_text=True)
+
+
+def test_staff_errors_are_chinese_pages_in_the_staff_layout(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.east).username)
+    refused = client.get(f"/dashboard/?unit={tree.west.id}")
+    assert refused.status_code == 404
+    page = refused.get_data(as_text=True)
+    assert "不在您的权限范围内" in page
+    assert "Not Found" not in page
+    assert "民意 · 群众满意度感知" in page  # the staff layout, with the user's navigation
+    assert refused.mimetype == "text/html"
+    not_allowed = client.post("/dashboard/")
+    assert not_allowed.status_code == 405
+    assert "GET" in not_allowed.headers["Allow"]
+    assert "不支持该操作" in not_allowed.get_data(as_text=True)
+    unknown = client.get("/no-such-page")
+    assert unknown.status_code == 404
+    assert "页面不存在" in unknown.get_data(as_text=True)
+    bad_days = client.get(f"/dashboard/?unit={tree.east.id}&days=abc")
+    assert bad_days.status_code == 400
+    assert "统计周期" in bad_days.get_data(as_text=True)
+
+
+def test_a_forbidden_staff_page_is_explained_in_chinese(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.HANDLER, tree.city).username)
+    response = client.get("/dashboard/")
+    assert response.status_code == 403
+    assert "没有权限" in response.get_data(as_text=True)
+
+
+def test_api_and_citizen_pages_keep_their_own_errors(client: FlaskClient):
+    api = client.get("/api/v1/no-such-resource")
+    assert api.status_code == 404
+    assert api.is_json
+    citizen = client.get("/s/no/such/link")
+    assert citizen.status_code == 404
+    assert "链接无效" in citizen.get_data(as_text=True)
+    assert "页面不存在" not in citizen.get_data(as_text=True)
+
+
+def _queries_for(session: Session, client: FlaskClient, path: str) -> int:
+    engine = session.get_bind().engine
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_dashboard_queries_do_not_grow_with_children(
+    session: Session,
+    client: FlaskClient,
+    auth: AuthActions,
+    make_unit: Callable[..., Unit],
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    city = make_unit(name="市局")
+    auth.login(make_user(Role.SUPERVISOR, city).username)
+    branch = make_unit(parent=city)
+    make_ticket(make_unit(parent=branch), overall=2)
+    with_one_child = _queries_for(session, client, f"/dashboard/?unit={city.id}")
+    for _ in range(9):
+        make_unit(parent=make_unit(parent=city))
+    assert _queries_for(session, client, f"/dashboard/?unit={city.id}") == with_one_child
+
+
+def test_every_ranking_row_links_to_its_units_dashboard(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    branch_page = client.get(f"/dashboard/?unit={tree.east.id}&days=7").get_data(as_text=True)
+    assert f'href="/dashboard/?unit={tree.east_station.id}&amp;days=7">府山派出所</a>' in branch_page
+    city_page = client.get("/dashboard/").get_data(as_text=True)
+    assert f'href="/dashboard/?unit={tree.east.id}&amp;days=30">越城分局</a>' in city_page
+    station_page = client.get(f"/dashboard/?unit={tree.east_station.id}")
+    assert station_page.status_code == 200
+
+
+def test_a_week_without_answers_draws_no_bar(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    make_ticket(tree.east_station, overall=1)  # this week: one 非常不满意, index 0
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    page = client.get("/dashboard/").get_data(as_text=True)
+    weeks = re.findall(r"<li><span class=\"week\">.*?</li>", page, flags=re.DOTALL)
+    assert len(weeks) == 12
+    assert all("<meter" not in week and ">—</span>" in week for week in weeks[:-1])
+    assert 'value="0.0"' in weeks[-1]
+    assert ">0.0</span>" in weeks[-1]
+
+
+def test_last_days_are_whole_local_days(
+    session: Session,
+    client: FlaskClient,
+    auth: AuthActions,
+    make_unit: Callable[..., Unit],
+    make_user: Callable[..., User],
+    make_case: Callable[..., Case],
+    make_survey: Callable[..., Survey],
+):
+    # now is 2026-11-20 14:00 in Shanghai: "近 7 天" are 11-14 00:00 to now there
+    unit = make_unit(name="市局")
+    for answered_at in (
+        dt.datetime(2026, 11, 13, 15, 30, tzinfo=dt.UTC),  # 11-13 23:30 in Shanghai: outside
+        dt.datetime(2026, 11, 13, 16, 30, tzinfo=dt.UTC),  # 11-14 00:30 in Shanghai: inside
+    ):
+        survey = make_survey(case=make_case(unit=unit), expires_at=answered_at + dt.timedelta(days=1))
+        submit_answer(session, survey, AnswerInput(overall=5), Channel.WEB, answered_at)
+    auth.login(make_user(Role.SUPERVISOR, unit).username)
+    page = client.get("/dashboard/?days=7").get_data(as_text=True)
+    assert re.search(r'有效评价</span><span class="value">1<', page)
+    assert "2026-11-14 至 2026-11-20" in page

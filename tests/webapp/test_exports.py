@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
+from typing import Any
 
 import openpyxl
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 
-from surveys.exports import safe_text
-from surveys.models import Role, Ticket, User
+from surveys.answers import AnswerInput, submit_answer
+from surveys.exports import TICKET_BATCH_SIZE, safe_text
+from surveys.models import Case, Channel, Response, Role, Survey, Ticket, Unit, User
+from surveys.models.tickets import TicketPriority
+from surveys.planning import new_token
+from surveys.states import SurveyStatus, TicketStatus
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -44,9 +53,9 @@ def test_ticket_export_neutralises_formulas_and_omits_phones(
 ):
     ticket = make_ticket(tree.east_station, overall=1, comment='=HYPERLINK("http://evil.example","点我") 态度差')
     auth.login(make_user(Role.HANDLER, tree.city).username)
-    response = client.get("/triage/export.xlsx")
-    assert response.status_code == 200
-    rows = _sheet_rows(response.data)
+    with client.get("/triage/export.xlsx") as response:
+        assert response.status_code == 200
+        rows = _sheet_rows(response.data)
     assert rows[0][0] == "编号"
     [row] = [r for r in rows[1:] if r[0] == ticket.id]
     assert row[6].startswith("'=HYPERLINK")
@@ -63,6 +72,175 @@ def test_index_export_matches_the_page(
 ):
     make_ticket(tree.east_station, overall=2)
     auth.login(make_user(Role.SUPERVISOR, tree.city).username)
-    rows = _sheet_rows(client.get(f"/dashboard/export.xlsx?unit={tree.city.id}&days=7").data)
-    assert [r[0] for r in rows] == ["单位", "绍兴市公安局", "越城分局", "柯桥分局"]
-    assert rows[1][6] == 1  # one answer in the whole city
+    rows = _sheet_rows(client.get(f"/dashboard/export.xlsx?unit={tree.city.id}&month=2026-11").data)
+    assert "2026-11-01 至 2026-11-30" in str(rows[0][0])
+    assert "数据截至 2026-11-20 14:00" in str(rows[0][0])  # the current month, exported before it ends
+    assert [r[0] for r in rows[1:]] == ["单位", "绍兴市公安局", "越城分局", "柯桥分局"]
+    assert rows[2][6] == 1  # one answer in the whole city
+
+
+@pytest.fixture
+def answer_at(
+    session: Session, make_case: Callable[..., Case], make_survey: Callable[..., Survey]
+) -> Callable[[Unit, dt.datetime, int], None]:
+    def factory(unit: Unit, answered_at: dt.datetime, overall: int) -> None:
+        survey = make_survey(case=make_case(unit=unit), expires_at=answered_at + dt.timedelta(days=1))
+        submit_answer(session, survey, AnswerInput(overall=overall), Channel.WEB, answered_at)
+
+    return factory
+
+
+@pytest.mark.parametrize(
+    "downloaded_at", [dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 20, tzinfo=dt.UTC)]
+)
+def test_monthly_scorecard_is_the_last_local_calendar_month(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    make_unit: Callable[..., Unit],
+    make_user: Callable[..., User],
+    answer_at: Callable[[Unit, dt.datetime, int], None],
+    downloaded_at: dt.datetime,
+):
+    unit = make_unit(name="市局")
+    answer_at(unit, dt.datetime(2026, 10, 31, 15, 0, tzinfo=dt.UTC), 5)  # 10-31 23:00 in Shanghai: October
+    answer_at(unit, dt.datetime(2026, 10, 31, 17, 0, tzinfo=dt.UTC), 1)  # 11-01 01:00 in Shanghai: November
+    answer_at(unit, dt.datetime(2026, 11, 15, 4, 0, tzinfo=dt.UTC), 5)
+    answer_at(unit, dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC), 5)  # 12-01 01:00 in Shanghai: December
+    app.config["CLOCK"] = lambda: downloaded_at
+    auth.login(make_user(Role.SUPERVISOR, unit).username)
+    response = client.get("/dashboard/export.xlsx")
+    assert response.status_code == 200
+    rows = _sheet_rows(response.data)
+    assert rows[0][0] == "市局 民意指数月考评 2026 年 11 月：统计期间 2026-11-01 至 2026-11-30（Asia/Shanghai 时间）"
+    assert rows[2][0] == "市局"
+    assert rows[2][6] == 2
+    assert rows[2][2] == pytest.approx(50.0)
+    assert "2026-11" in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("month", "reason"),
+    [("2026-13", "月份格式"), ("11/2026", "月份格式"), ("2026-12", "尚未开始"), ("1900-01", "不能早于")],
+)
+def test_a_bad_scorecard_month_is_refused_in_chinese(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], month: str, reason: str
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    response = client.get("/dashboard/export.xlsx", query_string={"month": month})
+    assert response.status_code == 400
+    assert reason in response.get_data(as_text=True)
+
+
+def test_scorecard_numbers_have_number_formats(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    make_ticket(tree.east_station, overall=4)
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    data = client.get("/dashboard/export.xlsx?month=2026-11").data
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    city = sheet[3]
+    assert [cell.number_format for cell in city] == ["General", "0.0", "0.0", "0.0%", "0.0%", "0.0%", "0"]
+    assert city[3].value == 1  # a rate is stored as a fraction, shown as 100.0%
+
+
+def test_index_export_filename_survives_a_chinese_unit_code(
+    client: FlaskClient, auth: AuthActions, make_unit: Callable[..., Unit], make_user: Callable[..., User]
+):
+    unit = make_unit(code="越城01", name="越城分局")
+    auth.login(make_user(Role.SUPERVISOR, unit).username)
+    response = client.get("/dashboard/export.xlsx")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # a WSGI server sends headers as latin-1 (PEP 3333)
+    assert "filename=minyi-index-01-2026-10.xlsx" in disposition
+    assert "filename*=UTF-8''minyi-index-%E8%B6%8A%E5%9F%8E01-2026-10.xlsx" in disposition
+
+
+def test_ticket_export_has_every_open_ticket(
+    session: Session,
+    client: FlaskClient,
+    auth: AuthActions,
+    make_unit: Callable[..., Unit],
+    make_user: Callable[..., User],
+    make_case: Callable[..., Case],
+    now: dt.datetime,
+):
+    unit = make_unit(name="市局")
+    template = make_case(unit=unit)
+    participant = template.participants[0]
+    count = 5003  # more than the 5,000 the export once stopped at
+    case_ids = session.scalars(
+        insert(Case).returning(Case.id),
+        [
+            {
+                "source": "bulk",
+                "external_no": f"B{i}",
+                "unit_id": unit.id,
+                "category": template.category,
+                "closed_at": now,
+            }
+            for i in range(count)
+        ],
+    ).all()
+    survey_ids = session.scalars(
+        insert(Survey).returning(Survey.id),
+        [
+            {
+                "case_id": case_id,
+                "contact_id": participant.contact.id,
+                "citizen_role": participant.role,
+                "token": new_token(),
+                "status": SurveyStatus.ANSWERED,
+                "due_at": now,
+                "planned_at": now,
+            }
+            for case_id in case_ids
+        ],
+    ).all()
+    response_ids = session.scalars(
+        insert(Response).returning(Response.id),
+        [
+            {"survey_id": survey_id, "overall": 1, "comment": "态度差", "channel": Channel.WEB, "submitted_at": now}
+            for survey_id in survey_ids
+        ],
+    ).all()
+    session.execute(
+        insert(Ticket),
+        [
+            {
+                "response_id": response_id,
+                "unit_id": unit.id,
+                "status": TicketStatus.NEW,
+                "priority": TicketPriority.NORMAL,
+                "reasons": ["差评"],
+                "deadline_at": now + dt.timedelta(days=3),
+            }
+            for response_id in response_ids
+        ],
+    )
+    session.flush()
+    yield_per: list[object] = []  # the batch size each read of the tickets asked for
+    engine = session.get_bind().engine
+
+    def record(conn: object, cursor: object, statement: str, params: object, context: Any, many: bool) -> None:
+        if "FROM tickets" in statement:
+            yield_per.append(context.execution_options.get("yield_per"))
+
+    event.listen(engine, "before_cursor_execute", record)
+    auth.login(make_user(Role.SUPERVISOR, unit).username)
+    try:
+        with client.get("/triage/export.xlsx") as exported:
+            assert exported.status_code == 200
+            workbook = openpyxl.load_workbook(io.BytesIO(exported.data), read_only=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    rows = list(workbook.active.iter_rows(values_only=True))
+    workbook.close()
+    assert len(rows) - 1 == count
+    assert len({row[0] for row in rows[1:]}) == count
+    assert yield_per == [TICKET_BATCH_SIZE]  # read in batches, never all rows at once

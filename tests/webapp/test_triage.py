@@ -45,6 +45,13 @@ def test_queue_is_scoped_to_the_users_subtree(
     assert client.get(f"/triage/{east.id}").status_code == 200
 
 
+@pytest.mark.parametrize("ticket_id", ["0", str(2**31), "99999999999999999999"])
+def test_a_ticket_id_no_row_can_have_is_an_unknown_page(city_handler: User, client: FlaskClient, ticket_id: str):
+    page = client.get(f"/triage/{ticket_id}")
+    assert page.status_code == 404
+    assert "页面不存在" in page.get_data(as_text=True)
+
+
 def test_urgent_tickets_come_first(
     client: FlaskClient,
     tree: Tree,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from surveys.errors import InvalidTransitionError, ValidationError
-from surveys.exports import XLSX_MIMETYPE, tickets_workbook
+from surveys.exports import XLSX_MIMETYPE, write_tickets_workbook
 from surveys.models import Role, Ticket
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
@@ -95,13 +96,22 @@ def queue() -> str:
 @bp.get("/export.xlsx")
 @roles_required(*STAFF)
 def export() -> Response:
-    """The open tickets of the user's scope as a spreadsheet (no phone numbers)."""
-    tickets = list_queue(get_session(), current_staff().scope_unit, limit=5000)
-    return Response(
-        tickets_workbook(tickets, current_app.config["MINYI_SETTINGS"].timezone),
-        mimetype=XLSX_MIMETYPE,
-        headers={"Content-Disposition": 'attachment; filename="minyi-tickets.xlsx"'},
-    )
+    """Every open ticket of the user's scope as a spreadsheet (no phone numbers).
+
+    The sheet is written to a temporary file and sent from there, so neither the rows nor
+    the finished file are held in memory; the file is closed (and so deleted) when the
+    response is.
+    """
+    spool = tempfile.TemporaryFile()  # noqa: SIM115  (send_file closes it with the response)
+    try:
+        write_tickets_workbook(
+            get_session(), current_staff().scope_unit, current_app.config["MINYI_SETTINGS"].timezone, spool
+        )
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="minyi-tickets.xlsx")
 
 
 @bp.get("/<int:ticket_id>")

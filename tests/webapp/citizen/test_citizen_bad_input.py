@@ -191,7 +191,8 @@ def test_a_body_over_the_servers_limit_gets_a_citizen_page(client: FlaskClient, 
     assert session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id)) == 0
 
 
-def test_other_pages_keep_flasks_own_errors(client: FlaskClient):
+def test_other_pages_get_the_staff_error_page_not_the_citizens(client: FlaskClient):
     page = client.get("/no-such-page")
     assert page.status_code == 404
     assert "链接无效" not in page.get_data(as_text=True)
+    assert "页面不存在" in page.get_data(as_text=True)
