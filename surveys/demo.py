@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import Engine, inspect, literal, select
 from sqlalchemy.orm import Session
 
 from nlp import Analyzer
@@ -23,6 +23,7 @@ from surveys.accounts import create_api_key, create_user
 from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.cases import CaseInput, CitizenInput, store_case
+from surveys.db import Base
 from surveys.models import CaseCategory, Channel, CitizenRole, Role, Survey, Ticket, Unit, UnitLevel, User
 from surveys.planning import plan_case
 from surveys.policy import PolicyOverrides
@@ -50,6 +51,9 @@ CATEGORY_WEIGHTS = {
 MOBILE_PREFIXES = ("138", "139", "137", "135", "150", "151", "186", "188", "158")
 OFFICER_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 DEMO_PASSWORD = "minyi-demo-2026"  # noqa: S105  (printed demo credential, not a secret)
+#: The demo's quiet hours: one minute, so the fresh demo cases reach the outbox within a
+#: minute at any hour of the day (an empty window is refused as a likely mistake).
+DEMO_QUIET_HOURS = (dt.time(0, 0), dt.time(0, 1))
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,23 @@ class DemoAccount:
     password: str
     role: Role
     unit_name: str
+
+
+def tables_with_rows(engine: Engine) -> list[str]:
+    """Our tables that hold at least one row; empty for a new or freshly migrated database.
+
+    The demo writes the deployment policy and accounts with a printed password: seeded
+    next to real data it would overwrite the one and add the other, so the ``demo``
+    command refuses unless this is empty or it was told to ``--reset``. Only reads.
+    """
+    with engine.connect() as connection:
+        existing = set(inspect(connection).get_table_names())
+        return [
+            table.name
+            for table in Base.metadata.sorted_tables
+            if table.name in existing
+            and connection.execute(select(literal(1)).select_from(table).limit(1)).first() is not None
+        ]
 
 
 def load_demo_comments() -> dict[str, list[str]]:
@@ -126,14 +147,18 @@ def seed_demo(
     case_count: int = 2000,
     seed: int = 20261122,
 ) -> tuple[list[DemoAccount], str]:
-    """Build units, accounts, cases, answers, analyses and tickets; returns logins and an API key."""
+    """Build units, accounts, cases, answers, analyses and tickets; returns logins and an API key.
+
+    Expects an empty database (:func:`tables_with_rows`): it sets the deployment policy
+    and creates fixed usernames and unit codes.
+    """
     rng = random.Random(seed)
     city, stations = _build_units(session)
     accounts = _build_accounts(session, city)
     _, api_key = create_api_key(session, "案件管理系统（演示）", source="jwxt")
-    # The fresh demo cases must reach the outbox within a minute at any hour of the day.
     admin = session.scalars(select(User).where(User.username == "admin")).one()
-    save_policy(session, None, PolicyOverrides(quiet_hours_start=dt.time(0), quiet_hours_end=dt.time(0)), admin, now)
+    quiet_start, quiet_end = DEMO_QUIET_HOURS
+    save_policy(session, None, PolicyOverrides(quiet_hours_start=quiet_start, quiet_hours_end=quiet_end), admin, now)
     comments = load_demo_comments()
     quality = {unit.id: rng.uniform(0.2, 1.0) for unit in stations}
     phones: set[str] = set()

@@ -2,7 +2,9 @@
 
 ``nlp.cli`` knows only CSV files (nlp imports nothing of ours); here ``train`` also takes
 the deployment's own labels (``--from-db``) and ``rescore`` re-analyses the history with a
-new model, keeping the old analyses.
+new model, keeping the old analyses. Settings come through :func:`surveys.cli.cli_settings`
+(imported when a command runs: ``surveys.cli`` imports this module), so a bad variable is
+a one-line error like in every other command.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import click
 
 from nlp.cli import nlp_group
 from surveys.db import make_engine, make_session_factory, utcnow
-from surveys.settings import load_settings
 
 nlp_cli = click.Group(
     "nlp",
@@ -55,17 +56,22 @@ def train_command(
     from nlp.models.datasets import LabelledRow, read_labelled_csv
     from nlp.models.training import train_model
     from nlp.taxonomy import Taxonomy
+    from surveys.cli import cli_settings
     from surveys.taxonomies import current_taxonomy
     from surveys.training_data import category_rows, sentiment_rows
 
-    rows: list[LabelledRow] = []
-    for path in csv_files:
-        rows.extend(read_labelled_csv(path, task).rows)
     if from_db and task == "urgency":
         raise click.UsageError("the database holds no urgency labels: train urgency from --csv files")
+    settings = cli_settings() if from_db else None
+    rows: list[LabelledRow] = []
+    for path in csv_files:
+        try:
+            rows.extend(read_labelled_csv(path, task).rows)
+        except ValueError as exc:  # a missing column or a bad label, named with file and line
+            raise click.ClickException(str(exc)) from exc
     taxonomy: Taxonomy | None = None
-    if from_db:
-        engine = make_engine(load_settings().database_url)
+    if settings is not None:
+        engine = make_engine(settings.database_url)
         with make_session_factory(engine)() as session:
             db_rows = list(sentiment_rows(session) if task == "sentiment" else category_rows(session))
             # The deployment's categories, with an administrator's additions and seeds.
@@ -75,7 +81,10 @@ def train_command(
         rows.extend(db_rows)
     if not rows and not base:
         raise click.UsageError("nothing to train on: give --csv, --from-db or keep --base")
-    model = train_model(task, rows, out_dir, base=base, version=version, progress=True, taxonomy=taxonomy)
+    try:
+        model = train_model(task, rows, out_dir, base=base, version=version, progress=True, taxonomy=taxonomy)
+    except ValueError as exc:  # too few labels or classes to learn from
+        raise click.ClickException(f"cannot train {task}: {exc}") from exc
     click.echo(f"{task} model {model.version} written to {out_dir}")
     click.echo(f"use it with MINYI_NLP_MODEL_DIR={out_dir.resolve()} and re-analyse history with `minyi nlp rescore`")
 
@@ -91,9 +100,10 @@ def rescore_command(model_dir: Path | None) -> None:
     """Re-analyse every answer whose current analysis came from another model version."""
     from nlp import Analyzer
     from surveys.analysis import load_analyzer, rescore_responses
+    from surveys.cli import cli_settings
     from surveys.taxonomies import current_taxonomy
 
-    settings = load_settings()
+    settings = cli_settings(needs_models=model_dir is None)
     with make_session_factory(make_engine(settings.database_url)).begin() as session:
         taxonomy = current_taxonomy(session)
         analyzer = Analyzer.load(model_dir, taxonomy=taxonomy) if model_dir else load_analyzer(settings, taxonomy)

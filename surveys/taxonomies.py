@@ -10,12 +10,13 @@ the category names they were given: history is not rewritten.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nlp import Category, Taxonomy, default_taxonomy
+from nlp import Category, Taxonomy, default_taxonomy, normalize_text
 from surveys.audit import record_audit
 from surveys.errors import ValidationError
 from surveys.models import TaxonomyRevision, User
@@ -57,20 +58,59 @@ def _field(position: int, name: str) -> str:
     return f"categories-{position}-{name}"
 
 
-def validate_drafts(drafts: Sequence[Category], fallback: str) -> None:
-    """Raise :class:`TaxonomyValidationError` listing every problem of ``drafts``."""
+def _without_invisible(text: str) -> str:
+    """``text`` without format characters (zero-width spaces, joiners, direction marks) or controls.
+
+    Line breaks and tabs stay for :func:`nlp.normalize_text` to fold into spaces.
+    """
+    return "".join(char for char in text if not _is_invisible(char))
+
+
+def _is_invisible(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category == "Cf" or (category == "Cc" and not char.isspace())
+
+
+def normalize_phrase(text: str) -> str:
+    """A name or seed in the form comments are analysed in (``nlp.normalize_text``), without invisibles.
+
+    Comments are folded (full-width to half-width, Traditional to Simplified) before the
+    seeds are looked up in them, so a seed stored as typed (``打１１０没人接``, ``報警電話``)
+    would never match; and a name differing from another only by a zero-width space looks
+    the same to every handler choosing from the list.
+    """
+    return normalize_text(_without_invisible(text))
+
+
+def normalize_draft(draft: Category) -> Category:
+    """``draft`` with its name and seeds normalised, empty seeds dropped and its description cleaned."""
+    seeds = tuple(seed for seed in (normalize_phrase(seed) for seed in draft.seeds) if seed)
+    description = _without_invisible(draft.description).strip()
+    return Category(name=normalize_phrase(draft.name), description=description, seeds=seeds)
+
+
+def validate_drafts(drafts: Sequence[Category], fallback: str, typed_names: Sequence[str] = ()) -> None:
+    """Raise :class:`TaxonomyValidationError` listing every problem of ``drafts``.
+
+    ``drafts`` are already normalised (:func:`normalize_draft`); ``typed_names`` are the
+    names as submitted, to tell an empty name from one made only of invisible characters.
+    """
     errors: dict[str, str] = {}
     seen: dict[str, int] = {}
     for position, draft in enumerate(drafts):
         name = draft.name
-        if not name:
+        typed = typed_names[position] if position < len(typed_names) else name
+        if not name and typed.strip():
+            errors[_field(position, "name")] = "类别名称只含不可见字符，请填写文字"
+        elif not name:
             errors[_field(position, "name")] = "请填写类别名称"
         elif len(name) > MAX_NAME_CHARS:
             errors[_field(position, "name")] = f"类别名称最多 {MAX_NAME_CHARS} 个字"
         elif LABEL_SEPARATOR in name:
             errors[_field(position, "name")] = f"类别名称不能包含“{LABEL_SEPARATOR}”"
         elif name in seen:
-            errors[_field(position, "name")] = f"与第 {seen[name] + 1} 个类别重名"
+            same = "重名" if name == typed else "重名（全角与半角、繁体与简体、不可见字符不算区别）"
+            errors[_field(position, "name")] = f"与第 {seen[name] + 1} 个类别{same}"
         else:
             seen[name] = position
         if len(draft.description) > MAX_DESCRIPTION_CHARS:
@@ -94,11 +134,15 @@ def save_taxonomy(
 ) -> TaxonomyRevision | None:
     """Validate and store ``drafts`` as the taxonomy in force, audited; None if nothing changed.
 
-    Seeds are de-duplicated in their order; the fallback category (其他) cannot be
-    dropped, because every comment that fits no category needs it, and stays last.
+    Names and seeds are normalised first (:func:`normalize_phrase`), so duplicates are
+    found as the analysis would see them; seeds are then de-duplicated in their order.
+    The fallback category (其他) cannot be dropped, because every comment that fits no
+    category needs it, and stays last.
     """
     current = current_taxonomy(session)
-    validate_drafts(drafts, current.fallback)
+    typed_names = [draft.name for draft in drafts]
+    drafts = [normalize_draft(draft) for draft in drafts]
+    validate_drafts(drafts, current.fallback, typed_names)
     ordered = sorted(drafts, key=lambda draft: draft.name == current.fallback)  # stable: only moves the fallback
     taxonomy = Taxonomy.from_json(
         {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, select
 from sqlalchemy.orm import Session
 
 from surveys.csv_rows import read_csv_rows
 from surveys.errors import ValidationError
 from surveys.models import Unit, UnitLevel
+from surveys.text import NOT_ONE_LINE
 
 
 def create_unit(
@@ -27,15 +28,61 @@ def create_unit(
     return unit
 
 
+#: How deep each level sits: a unit's parent must sit higher (a station may hang under the
+#: city directly, as a 直属 brigade does; a branch never hangs under a station).
+LEVEL_DEPTH = {UnitLevel.CITY: 0, UnitLevel.BRANCH: 1, UnitLevel.STATION: 2}
+#: Column widths of ``units`` (longer values would fail on PostgreSQL mid-import).
+MAX_CODE_CHARS = 32
+MAX_NAME_CHARS = 100
+MAX_HOTLINE_CHARS = 32
+
+
+def is_top_level(unit: Unit) -> bool:
+    """True for a root of the hierarchy: a city bureau with no parent.
+
+    Administrators of a top-level unit own the deployment-wide policy and taxonomy, so
+    the level is checked as well as the missing parent: a station or branch without a
+    parent (a database filled before imports checked the tree) is never a root.
+    """
+    return unit.level is UnitLevel.CITY and unit.parent_id is None
+
+
+def top_level_condition() -> ColumnElement[bool]:
+    """SQL form of :func:`is_top_level` (join ``units`` to use it)."""
+    return and_(Unit.level == UnitLevel.CITY, Unit.parent_id.is_(None))
+
+
+def check_placement(level: UnitLevel, parent: Unit | None) -> str | None:
+    """Why a unit of ``level`` cannot hang under ``parent``, or None when it can."""
+    if parent is None:
+        return None if level is UnitLevel.CITY else f"{level} 级单位必须填写上级单位（parent_code）"
+    if level is UnitLevel.CITY:
+        return "city 级单位是最上级，不能有上级单位"
+    if LEVEL_DEPTH[parent.level] >= LEVEL_DEPTH[level]:
+        return f"{level} 级单位不能隶属于 {parent.level} 级单位 {parent.code}"
+    return None
+
+
+def _cell(row: dict[str, str], name: str, line: int, max_chars: int) -> str:
+    value = (row.get(name) or "").strip()
+    if NOT_ONE_LINE.search(value):
+        raise ValidationError(f"第 {line} 行", f"{name} 含有控制字符或换行")
+    if len(value) > max_chars:
+        raise ValidationError(f"第 {line} 行", f"{name} 最多 {max_chars} 个字符")
+    return value
+
+
 def import_unit_rows(session: Session, data: bytes) -> int:
     """Create units from CSV (code, name, level, parent_code, hotline); parents must come first.
 
     All or nothing: the tree is small and a half-built hierarchy would misplace every
-    figure computed on it, so the first bad row aborts the whole import.
+    figure computed on it, so the first bad row aborts the whole import. Only a city
+    may be a root and only a city may lack a parent: an orphan station would otherwise
+    look like a top-level unit to every check that walks the tree.
     """
     created = 0
     for line, row in read_csv_rows(data, ("code", "name", "level")):
-        code, name = (row.get("code") or "").strip(), (row.get("name") or "").strip()
+        code, name = _cell(row, "code", line, MAX_CODE_CHARS), _cell(row, "name", line, MAX_NAME_CHARS)
         if not code or not name:
             raise ValidationError(f"第 {line} 行", "code 和 name 必填")
         if get_unit_by_code(session, code) is not None:
@@ -48,7 +95,10 @@ def import_unit_rows(session: Session, data: bytes) -> int:
         parent = get_unit_by_code(session, parent_code) if parent_code else None
         if parent_code and parent is None:
             raise ValidationError(f"第 {line} 行", f"上级单位不存在：{parent_code}")
-        create_unit(session, code, name, level, parent, (row.get("hotline") or "").strip() or None)
+        if (problem := check_placement(level, parent)) is not None:
+            raise ValidationError(f"第 {line} 行", f"{code} {name}：{problem}")
+        hotline = _cell(row, "hotline", line, MAX_HOTLINE_CHARS) or None
+        create_unit(session, code, name, level, parent, hotline)
         created += 1
     return created
 

@@ -6,9 +6,9 @@ import os
 
 import click
 
-from surveys.cli import domain_cli
+from surveys.cli import cli_settings, domain_cli
+from surveys.errors import MinyiError
 from surveys.schema import upgrade
-from surveys.settings import load_settings
 
 
 @domain_cli.command("run")
@@ -26,11 +26,14 @@ def run_command(host: str, port: int, no_scheduler: bool) -> None:
     from webapp import create_app
 
     os.environ.setdefault("MINYI_PUBLIC_BASE_URL", f"http://{host}:{port}")
-    settings = load_settings()
+    settings = cli_settings(needs_models=not no_scheduler)
     upgrade(make_engine(settings.database_url))
-    app = create_app({"MINYI_SETTINGS": settings})
-    if not no_scheduler:
-        start_background(settings)
+    try:
+        app = create_app({"MINYI_SETTINGS": settings})
+        if not no_scheduler:
+            start_background(settings)
+    except MinyiError as exc:  # a bad web or dispatch setting: one line, like every command
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"Minyi is running at http://{host}:{port}  (SMS outbox: http://{host}:{port}/dev/outbox)")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from nlp import Category, default_taxonomy
+from nlp import Analyzer, Category, default_taxonomy
 from surveys.answers import store_answer, validate_answer
 from surveys.jobs import JobContext, analyze_responses_job
 from surveys.models import Analysis, AuditEntry, Channel, Response, Role, Survey, TaxonomyRevision, User
@@ -113,3 +113,34 @@ def test_the_analysis_job_uses_the_taxonomy_in_force(
 
     assert "噪音扰民" in after.categories  # its seeds assign it before any retraining
     assert "+tax-" in after.model_version  # the analysis records which categories it used
+
+
+@pytest.mark.parametrize(
+    ("drafts", "field", "reason"),
+    [
+        (drafts_of_default(Category("服务态度\u200b", "", ("噪音",))), "categories-7-name", "与第 1 个类别重名（全角"),
+        (drafts_of_default(Category("服務態度", "", ("噪音",))), "categories-7-name", "与第 1 个类别重名（全角"),
+        (drafts_of_default(Category("\u200b\u2060", "", ("噪音",))), "categories-7-name", "只含不可见字符"),
+    ],
+)
+def test_names_are_compared_as_the_analysis_sees_them(
+    session: Session, admin: User, now: dt.datetime, drafts: list[Category], field: str, reason: str
+):
+    with pytest.raises(TaxonomyValidationError) as raised:
+        save_taxonomy(session, drafts, admin, now)
+    assert reason in raised.value.errors[field]
+    assert _revisions(session) == 0
+
+
+def test_names_and_seeds_are_stored_normalised_so_seeds_match_comments(session: Session, admin: User, now: dt.datetime):
+    typed = Category("接警\u200b服务", "接警\u200b电话", ("打１１０没人接", "報警電話", "\u200b", "打110没人接"))
+
+    save_taxonomy(session, drafts_of_default(typed), admin, now)
+
+    taxonomy = current_taxonomy(session)
+    [saved] = [c for c in taxonomy.categories if c.name == "接警服务"]
+    assert saved.seeds == ("打110没人接", "报警电话")
+    assert saved.description == "接警电话"
+    analyzer = Analyzer.load(None, taxonomy=taxonomy)
+    for comment in ("打１１０没人接，太失望", "報警電話一直占线"):
+        assert "接警服务" in analyzer.analyze(comment).categories

@@ -2,7 +2,8 @@
 
 The dispatch policy is deployment-wide and per unit. Administrators see and change only
 their own subtree; the deployment-wide policy and the taxonomy (one for the whole
-deployment) belong to administrators of a top-level unit.
+deployment) belong to administrators of a top-level unit: a city bureau without parent
+(:func:`surveys.units.is_top_level`), never merely a unit whose parent is missing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from surveys.policy_admin import (
 from surveys.settings import Settings
 from surveys.skip_reasons import SKIP_REASON_LABELS
 from surveys.taxonomies import TaxonomyValidationError, current_revision, current_taxonomy, save_taxonomy
-from surveys.units import subtree_units
+from surveys.units import is_top_level, subtree_units
 from webapp.admin.forms import DispatchPolicyForm, TaxonomyForm
 from webapp.clock import now as clock_now
 from webapp.db import get_session
@@ -65,7 +66,8 @@ def _unit_in_scope(unit_id: int) -> Unit:
 
 
 def _may_edit_deployment() -> bool:
-    return current_staff().scope_unit.parent_id is None
+    """Only an administrator of a root (a city bureau without parent) speaks for the deployment."""
+    return is_top_level(current_staff().scope_unit)
 
 
 @bp.get("/dispatch")
