@@ -2,6 +2,12 @@
 
 Callers that already hold a connection (the test suite, ``minyi demo``) pass it in
 ``config.attributes["connection"]`` so migrations run inside their transaction.
+
+On SQLite, foreign keys are enforced during migrations too (``surveys.db``), so a batch
+operation that rebuilds a table (changing a column's type, dropping a column) drops the
+old table, and ``ON DELETE CASCADE`` deletes the rows of its children with it: rebuilding
+``surveys`` would delete every answer. Adding columns and indexes does not rebuild. A
+migration that must rebuild a parent table has to run with foreign keys off.
 """
 
 from __future__ import annotations

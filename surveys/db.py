@@ -24,6 +24,14 @@ NAMING_CONVENTION = {
 }
 
 
+#: The longest provider error or status code stored. Alibaba Cloud's codes run past it
+#: (``isv.DOMESTIC_NUMBER_NOT_SUPPORTED`` has 33 characters) and are cut to it where they
+#: enter (``surveys.sms.base``): PostgreSQL refuses a longer value, which would stop the
+#: batch recording it. Widening the columns is a table rebuild on SQLite (see
+#: migrations/env.py), not worth it for the last characters of a rare code.
+PROVIDER_CODE_LENGTH = 32
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend.
 

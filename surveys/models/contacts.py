@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from surveys.db import Base, UTCDateTime, utcnow
+from surveys.db import PROVIDER_CODE_LENGTH, Base, UTCDateTime, utcnow
 
 
 class Contact(Base):
@@ -56,7 +56,7 @@ class PhoneSuppression(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
     provider: Mapped[str] = mapped_column(String(16))
-    error_code: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[str] = mapped_column(String(PROVIDER_CODE_LENGTH))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:

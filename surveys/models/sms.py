@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveys.db import Base, UTCDateTime, str_enum, utcnow
+from surveys.db import PROVIDER_CODE_LENGTH, Base, UTCDateTime, str_enum, utcnow
 
 if TYPE_CHECKING:
     from surveys.models.surveys import Survey
@@ -96,8 +96,8 @@ class SmsMessage(Base):
     template_params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     provider: Mapped[str] = mapped_column(String(16))
     provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    provider_status: Mapped[str | None] = mapped_column(String(32))
-    error_code: Mapped[str | None] = mapped_column(String(32))
+    provider_status: Mapped[str | None] = mapped_column(String(PROVIDER_CODE_LENGTH))
+    error_code: Mapped[str | None] = mapped_column(String(PROVIDER_CODE_LENGTH))
     error_message: Mapped[str | None] = mapped_column(Text)
     send_status: Mapped[SmsSendStatus | None] = mapped_column(str_enum(SmsSendStatus, "sms_send_status"))
     attempts: Mapped[int] = mapped_column(default=0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from surveys.db import Base, UTCDateTime, str_enum, utcnow
+from surveys.db import PROVIDER_CODE_LENGTH, Base, UTCDateTime, str_enum, utcnow
 from surveys.models.cases import CitizenRole
 from surveys.states import SurveyStatus
 
@@ -47,7 +47,7 @@ class Survey(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     remind_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
-    last_error_code: Mapped[str | None] = mapped_column(String(32))
+    last_error_code: Mapped[str | None] = mapped_column(String(PROVIDER_CODE_LENGTH))
     last_error_message: Mapped[str | None] = mapped_column(Text)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from surveys.db import PROVIDER_CODE_LENGTH
 from surveys.models import SmsKind
 
 
@@ -61,7 +62,7 @@ class SmsSendError(Exception):
 
     def __init__(self, code: str, message: str, kind: FailureKind) -> None:
         super().__init__(f"{code}: {message}")
-        self.code = code
+        self.code = code[:PROVIDER_CODE_LENGTH]  # what the columns hold; real codes are shorter
         self.message = message
         self.kind = kind
 
@@ -113,6 +114,12 @@ class DeliveryReport:
     error_code: str | None = None
     error_message: str | None = None
     failure_kind: FailureKind | None = None
+
+    def __post_init__(self) -> None:
+        """Cut the codes to what the columns hold: a callback's fields are the provider's."""
+        object.__setattr__(self, "provider_status", self.provider_status[:PROVIDER_CODE_LENGTH])
+        if self.error_code is not None:
+            object.__setattr__(self, "error_code", self.error_code[:PROVIDER_CODE_LENGTH])
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,20 @@ def test_an_unreachable_number_fails_at_once_and_is_suppressed(
     assert later.skip_reason == SkipReason.UNREACHABLE_NUMBER
 
 
+def test_a_provider_code_longer_than_32_characters_is_recorded(
+    session: Session, dispatch: Dispatch, due: Callable[..., Survey], scripted: ScriptedProvider
+):
+    """Alibaba Cloud's codes run to 33 characters; PostgreSQL refused them in the 32-character column."""
+    code = "isv.DOMESTIC_NUMBER_NOT_SUPPORTED"
+    survey, other = due(), due()
+    scripted.script = [SmsSendError(code, "国际/港澳台消息模板不支持发送境内号码", FailureKind.PERMANENT)]
+    report = dispatch(NOW, scripted)
+    assert (report.failed, report.sent) == (1, 1)
+    failed = survey if survey.status is SurveyStatus.FAILED else other
+    assert failed.last_error_code == code[:32]
+    assert [m.error_code for m in messages_of(session, failed)] == [code[:32]]
+
+
 def test_an_unsubscribed_number_fails_and_joins_the_opt_out_list(
     session: Session,
     dispatch: Dispatch,
