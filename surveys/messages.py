@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from surveys.models import CASE_CATEGORY_LABELS, Case, SmsKind
+from surveys.text import CONTROL_CHARACTERS, LONE_SURROGATES
 
 SINGLE_SEGMENT_CHARS = 70
 MULTIPART_SEGMENT_CHARS = 67
@@ -129,6 +130,8 @@ def template_problems(template: str, kind: SmsKind) -> list[str]:
         problems.append("模板必须告诉群众如何退订，例如“回TD退订”")
     if "【" in template or "】" in template:
         problems.append("不要在模板里写签名【…】，系统会自动加上")
+    if CONTROL_CHARACTERS.search(template) or LONE_SURROGATES.search(template):
+        problems.append("模板中有不可见的控制字符，请删除后重新输入")
     return problems
 
 

@@ -38,11 +38,12 @@ from surveys.models import (
     Survey,
     Ticket,
 )
+from surveys.models.contacts import PURGED_PHONE_PREFIX
 from surveys.states import ANSWERABLE_SURVEY_STATES, OPEN_TICKET_STATES, SurveyStatus
 
 log = logging.getLogger(__name__)
 
-PURGED_PREFIX = "purged-"
+PURGED_PREFIX = PURGED_PHONE_PREFIX
 #: Placeholder prefix of an SMS row whose number had no contact (``purged-sms<row id>``).
 PURGED_SMS_PREFIX = f"{PURGED_PREFIX}sms"
 #: Bounds of the retention period: a shorter one would cut off surveys still in progress,

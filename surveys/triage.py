@@ -12,7 +12,18 @@ from sqlalchemy.orm import Session, joinedload
 
 from surveys.audit import record_audit
 from surveys.errors import ValidationError
-from surveys.models import Analysis, Case, Response, Survey, Ticket, TicketEvent, TicketPriority, Unit, User
+from surveys.models import (
+    Analysis,
+    Case,
+    Response,
+    Survey,
+    Ticket,
+    TicketEvent,
+    TicketPriority,
+    Unit,
+    User,
+    is_purged_phone,
+)
 from surveys.states import OPEN_TICKET_STATES, TicketStatus, check_ticket_transition
 from surveys.text import storable_text
 from surveys.units import in_subtree
@@ -218,7 +229,13 @@ def change_ticket_status(
 def reveal_citizen_phone(
     session: Session, ticket: Ticket, actor: User, now: dt.datetime, ip_address: str | None
 ) -> str:
-    """The full phone number for a call-back; every reveal is audited (DESIGN.md, privacy)."""
+    """The full phone number for a call-back; every reveal is audited (DESIGN.md, privacy).
+
+    A number the retention purge forgot is not there to reveal (nor to audit a reveal of).
+    """
+    phone = ticket.response.survey.contact.phone_e164
+    if is_purged_phone(phone):
+        raise ValidationError("phone", "该群众的电话号码已按保留期限删除，无法查看")
     record_audit(
         session,
         actor_id=actor.id,
@@ -228,7 +245,7 @@ def reveal_citizen_phone(
         ip_address=ip_address,
         now=now,
     )
-    return ticket.response.survey.contact.phone_e164
+    return phone
 
 
 def add_ticket_note(

@@ -31,6 +31,9 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
     ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
+    # Pages show citizens' comments and, on request, a phone number: no browser or proxy
+    # cache keeps them after logout. Static files and downloads set their own.
+    ("Cache-Control", "no-store"),
 )
 _SECURITY_HEADER_KEYS = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
 

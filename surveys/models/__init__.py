@@ -2,7 +2,7 @@
 
 from surveys.models.audit import AuditEntry
 from surveys.models.cases import CASE_CATEGORY_LABELS, Case, CaseCategory, CaseContact, CitizenRole
-from surveys.models.contacts import Contact, OptOut, PhoneSuppression, mask_phone
+from surveys.models.contacts import Contact, OptOut, PhoneSuppression, is_purged_phone, mask_phone
 from surveys.models.policies import DispatchPolicy
 from surveys.models.responses import Analysis, Channel, Response
 from surveys.models.sms import ReplyOutcome, SendRateCursor, SmsDirection, SmsKind, SmsMessage, SmsSendStatus
@@ -41,5 +41,6 @@ __all__ = [
     "Unit",
     "UnitLevel",
     "User",
+    "is_purged_phone",
     "mask_phone",
 ]

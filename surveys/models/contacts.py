@@ -63,8 +63,19 @@ class PhoneSuppression(Base):
         return f"<PhoneSuppression {self.id} {mask_phone(self.phone_e164)} {self.provider}:{self.error_code}>"
 
 
+#: What a forgotten number is replaced with (``surveys.retention``), followed by an id.
+PURGED_PHONE_PREFIX = "purged-"
+
+
+def is_purged_phone(phone_e164: str) -> bool:
+    """Whether this is the placeholder of a number the retention purge forgot."""
+    return phone_e164.startswith(PURGED_PHONE_PREFIX)
+
+
 def mask_phone(phone_e164: str) -> str:
-    """Mask a number for display: +8613812341234 -> 138****1234."""
+    """Mask a number for display: +8613812341234 -> 138****1234; a forgotten one says so."""
+    if is_purged_phone(phone_e164):
+        return "（已按保留期限删除）"
     national = phone_e164.removeprefix("+86") if phone_e164.startswith("+86") else phone_e164
     if len(national) < 7:
         return "*" * len(national)

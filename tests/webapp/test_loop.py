@@ -63,7 +63,9 @@ def test_case_to_ticket_and_index(
     outcome = run_all_jobs(ctx, now)
     assert outcome["dispatch_due_surveys"].sent == 1
 
+    assert auth.login(make_user(Role.ADMIN, city).username).status_code == 302  # the outbox is theirs
     outbox = client.get("/dev/outbox").get_data(as_text=True)
+    auth.logout()
     match = re.search(r"http://minyi\.test/s/([A-Za-z0-9_-]+)", outbox)
     assert match, outbox
     assert "府山派出所" in outbox

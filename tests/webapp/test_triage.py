@@ -188,3 +188,51 @@ def test_a_raised_priority_shows_in_the_tickets_history(
     open_ticket_if_needed(session, response, analysis, now)
     page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     assert "优先级 一般 → 紧急" in page
+
+
+def test_ticket_pages_are_never_cached(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    """The page shows a citizen's comment and, on request, the phone number."""
+    ticket = make_ticket(tree.east_station)
+    for response in (
+        client.get("/triage/"),
+        client.get(f"/triage/{ticket.id}"),
+        client.post(f"/triage/{ticket.id}/phone"),
+    ):
+        assert response.headers["Cache-Control"] == "no-store"
+    with client.get("/triage/export.xlsx") as export:
+        assert export.headers["Cache-Control"] == "no-store"
+
+
+def test_a_forgotten_number_is_shown_as_such_and_cannot_be_revealed(
+    client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(tree.east_station)
+    ticket.response.survey.contact.phone_e164 = "purged-1"  # as surveys.retention leaves it
+    session.commit()
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "（已按保留期限删除）" in page
+    assert "查看完整号码" not in page
+    refused = client.post(f"/triage/{ticket.id}/phone")
+    assert refused.status_code == 409
+    assert "已按保留期限删除" in refused.get_data(as_text=True)
+    assert session.scalars(select(AuditEntry)).all() == []
+
+
+def test_refused_ticket_actions_are_explained_in_chinese(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    """A page left open while an administrator removed a category, or a colleague moved the ticket on."""
+    ticket = make_ticket(tree.east_station)
+    category = client.post(f"/triage/{ticket.id}/category", data={"category-category": "已删除的类别"})
+    assert category.status_code == 400
+    assert "不是有效的选择" in category.get_data(as_text=True)
+    status = client.post(f"/triage/{ticket.id}/status", data={"status-status": "closed"})
+    assert status.status_code == 400
+    assert "不是有效的选择" in status.get_data(as_text=True)
+    note = client.post(f"/triage/{ticket.id}/note", data={"note-kind": "note", "note-note": "长" * 2001})
+    assert note.status_code == 400
+    assert "内容不能超过 2000 字" in note.get_data(as_text=True)
+    for response in (category, status, note):
+        assert "Not a valid" not in response.get_data(as_text=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -24,6 +23,7 @@ from nlp import Category, Taxonomy
 from surveys.models import CASE_CATEGORY_LABELS, CaseCategory
 from surveys.policy import PolicyOverrides
 from surveys.taxonomies import MAX_CATEGORIES
+from webapp.forms import StaffForm
 
 
 class CheckboxListField(SelectMultipleField):
@@ -33,7 +33,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class DispatchPolicyForm(FlaskForm):
+class DispatchPolicyForm(StaffForm):
     """Overrides of one unit or of the deployment."""
 
     delay_minutes = IntegerField("结案后多久发送（分钟）", validators=[Optional()])
@@ -97,7 +97,7 @@ class CategoryRowForm(Form):
         return not (self.name.data or self.description.data or _strip(self.seeds.data))
 
 
-class TaxonomyForm(FlaskForm):
+class TaxonomyForm(StaffForm):
     """The whole taxonomy, one row per category, plus an empty row to add one."""
 
     categories = FieldList(FormField(CategoryRowForm), min_entries=1, max_entries=MAX_CATEGORIES + 1)

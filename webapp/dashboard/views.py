@@ -152,9 +152,11 @@ def export() -> Response:
     )
     if until < month_end:
         period += f"，本月尚未结束，数据截至 {_local(until, '%Y-%m-%d %H:%M')}"
-    return send_file(
+    download = send_file(
         io.BytesIO(index_workbook([total, *ranked], period)),
         mimetype=XLSX_MIMETYPE,
         as_attachment=True,
         download_name=f"minyi-index-{unit.code}-{month}.xlsx",
     )
+    download.headers["Cache-Control"] = "no-store"
+    return download

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from surveys.models import TicketPriority
 from surveys.states import TicketStatus
+from webapp.forms import StaffForm
 
 STATUS_LABELS = {
     TicketStatus.NEW: "待分派",
@@ -21,27 +21,29 @@ STATUS_LABELS = {
 PRIORITY_LABELS = {TicketPriority.URGENT: "紧急", TicketPriority.HIGH: "高", TicketPriority.NORMAL: "一般"}
 
 
-class StatusForm(FlaskForm):
+class StatusForm(StaffForm):
     """Move the ticket on, with a note of what was done."""
 
     status = SelectField("下一步", validators=[DataRequired("请选择下一步")])
-    note = TextAreaField("处理情况", validators=[Length(max=2000)])
+    note = TextAreaField("处理情况", validators=[Length(max=2000, message="内容不能超过 2000 字")])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(StaffForm):
     """A note, or the record of a call-back to the citizen."""
 
     kind = RadioField(
         "类型", choices=[SelectChoice("note", "备注"), SelectChoice("callback", "回访记录")], default="note"
     )
-    note = TextAreaField("内容", validators=[DataRequired("请填写内容"), Length(max=2000)])
+    note = TextAreaField(
+        "内容", validators=[DataRequired("请填写内容"), Length(max=2000, message="内容不能超过 2000 字")]
+    )
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(StaffForm):
     """The handler's category; each change is a training label for the category model."""
 
     category = SelectField("问题类别", validators=[DataRequired("请选择类别")])
 
 
-class RevealPhoneForm(FlaskForm):
+class RevealPhoneForm(StaffForm):
     """Only a CSRF token: revealing the number is a POST so it can be audited."""

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from surveys.errors import InvalidTransitionError, ValidationError
 from surveys.exports import XLSX_MIMETYPE, write_tickets_workbook
-from surveys.models import Role, Ticket
+from surveys.models import Role, Ticket, is_purged_phone
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
 from surveys.triage import (
@@ -25,6 +25,7 @@ from surveys.triage import (
 )
 from webapp.clock import now as clock_now
 from webapp.db import get_session
+from webapp.errors import StaffError
 from webapp.security import current_staff, roles_required
 from webapp.triage.forms import PRIORITY_LABELS, STATUS_LABELS, CategoryForm, NoteForm, RevealPhoneForm, StatusForm
 
@@ -77,7 +78,8 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
         labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
         full_phone=full_phone,
-        can_reveal_phone=current_staff().role in PHONE_ROLES,
+        can_reveal_phone=current_staff().role in PHONE_ROLES
+        and not is_purged_phone(ticket.response.survey.contact.phone_e164),
         **context,
     )
     return page, status
@@ -111,7 +113,9 @@ def export() -> Response:
         spool.close()
         raise
     spool.seek(0)
-    return send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="minyi-tickets.xlsx")
+    download = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="minyi-tickets.xlsx")
+    download.headers["Cache-Control"] = "no-store"  # citizens' comments
+    return download
 
 
 @bp.get("/<int:ticket_id>")
@@ -202,6 +206,9 @@ def reveal_phone(ticket_id: int) -> tuple[str, int]:
     if not RevealPhoneForm(prefix="phone").validate_on_submit():
         abort(400)
     session = get_session()
-    phone = reveal_citizen_phone(session, found, current_staff().db_user(), clock_now(), request.remote_addr)
+    try:
+        phone = reveal_citizen_phone(session, found, current_staff().db_user(), clock_now(), request.remote_addr)
+    except ValidationError as error:
+        raise StaffError(409, error.reason) from error
     session.commit()
     return _render(found, full_phone=phone)

@@ -26,3 +26,10 @@ def test_a_placeholder_with_a_format_spec_or_conversion_is_refused(template: str
 def test_plain_placeholders_are_accepted():
     template = "您{date}在{unit}办理的{matter}已办结，请点击评价：{link} 回TD退订"
     assert template_problems(template, SmsKind.SURVEY) == []
+
+
+@pytest.mark.parametrize("invisible", ["\x00", "\x1b", "\x7f", "\ud800"])
+def test_a_template_with_control_characters_is_refused(invisible: str):
+    """A NUL would reach the citizen's phone, and PostgreSQL refuses to store it (a 500)."""
+    template = f"您{{date}}在{{unit}}办理的{{matter}}已办结，请点击评价：{{link}} 回TD退订{invisible}"
+    assert "模板中有不可见的控制字符，请删除后重新输入" in template_problems(template, SmsKind.SURVEY)

@@ -104,6 +104,20 @@ def test_invalid_values_are_explained_and_nothing_is_saved(
     assert policy_of(session, None) is None
 
 
+def test_a_nul_in_a_template_or_a_number_that_is_no_number_is_explained_in_chinese(
+    client: FlaskClient, session: Session, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.ADMIN, tree.city).username)
+    nul = client.post("/admin/dispatch/policy", data=POLICY_FORM | {"survey_template": "请评价 {link} 回TD退订\x00"})
+    assert nul.status_code == 400
+    assert "模板中有不可见的控制字符" in nul.get_data(as_text=True)
+    letters = client.post("/admin/dispatch/policy", data=POLICY_FORM | {"delay_minutes": "abc"})
+    assert letters.status_code == 400
+    assert "不是有效的整数" in letters.get_data(as_text=True)
+    assert "Not a valid" not in letters.get_data(as_text=True)
+    assert policy_of(session, None) is None
+
+
 def test_a_branch_administrator_overrides_units_in_their_subtree_only(
     client: FlaskClient, session: Session, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
 ):
