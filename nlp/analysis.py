@@ -7,7 +7,6 @@ produced the result, so a re-scored history can tell old analyses from new ones.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from nlp.category import CategoryClassifier
 from nlp.keywords import comment_keywords
 from nlp.lexicon import default_lexicon_scorer
 from nlp.normalize import normalize_text
+from nlp.once import once
 from nlp.sentiment import SentimentScorer
 from nlp.taxonomy import Taxonomy, default_taxonomy
 from nlp.tokenizer import segment
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Analyzer", "CommentAnalysis", "UrgencyFlag", "get_default_analyzer"]
 
+#: How much of a comment is analysed (see :meth:`Analyzer.analyze`).
+MAX_ANALYZED_CHARS = 2000
 MAX_KEYWORDS = 5
 MANIFEST = "manifest.json"
 RULES_VERSION = "rules-2026.11.1"
@@ -126,8 +128,13 @@ class Analyzer:
         )
 
     def analyze(self, text: str) -> CommentAnalysis:
-        """Analyse one comment (any script, any width); empty text gives a neutral result."""
-        normalized = normalize_text(text)
+        """Analyse one comment (any script, any width); empty text gives a neutral result.
+
+        Only the first ``MAX_ANALYZED_CHARS`` characters are read: the web form stops at
+        500, but an SMS or an API client may send more, and a megabyte of text would hold
+        a scheduler (and the GIL) for seconds.
+        """
+        normalized = normalize_text(text[:MAX_ANALYZED_CHARS])
         words = segment(normalized, normalize=False) if normalized else []
         lexicon = self._lexicon.score(normalized)
         flags = self._urgency.screen(normalized)
@@ -165,7 +172,7 @@ class Analyzer:
         return [self.analyze(text) for text in texts]
 
 
-@functools.cache
+@once
 def get_default_analyzer() -> Analyzer:
     """Return the shipped analyzer, loaded once per process on first use."""
     return Analyzer.load()

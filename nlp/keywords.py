@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Literal
@@ -18,6 +19,11 @@ from nlp.package_data import package_file
 from nlp.tokenizer import segment, stopwords, word_frequencies
 
 _MIN_WORD_CHARS = 2
+# A number written in Chinese, with what it counts (三十分钟, 两个, 四五次, 一百块): a
+# number all the same, though str.isalpha() is true for 一 and 十.
+_CHINESE_NUMBER = re.compile(
+    r"[零〇一二两三四五六七八九十百千万亿]+[几多来余]?[个次回趟遍分钟秒小时天日周月年号块元角岁名位条件项]*"
+)
 # Words the segmenter has never seen (HMM-found names, new slang) are rare by definition.
 _UNSEEN_LOG_FREQ = 2.0
 
@@ -31,6 +37,8 @@ def is_keyword_candidate(word: str, stop: frozenset[str]) -> bool:
     if len(word) < _MIN_WORD_CHARS or word in stop:
         return False
     if not word.isalpha() and not any(ch.isalpha() for ch in word):
+        return False
+    if _CHINESE_NUMBER.fullmatch(word):
         return False
     return not word.isascii() or (word.isalpha() and word.isupper())
 

@@ -26,6 +26,24 @@ _FULL_TO_HALF[0x3000] = 0x20
 # Lone surrogates are not characters (JSON's "\ud800" escapes can produce them); the
 # segmenter, written in Rust, refuses them, and they mean nothing: dropped.
 _FULL_TO_HALF.update(dict.fromkeys(range(0xD800, 0xE000)))
+# Invisible format characters (Unicode category Cf: zero-width space and joiners, soft
+# hyphen, word joiner, byte-order mark, direction marks, tag characters): pasted text and
+# some input methods put them inside words, where they hide 态度恶劣 from the lexicon and
+# a threat from the urgency rules. Dropped; an emoji joined by U+200D becomes its parts.
+_FORMAT_CHARACTERS = (
+    0x00AD,
+    0x061C,
+    0x180E,
+    *range(0x200B, 0x2010),
+    *range(0x202A, 0x202F),
+    *range(0x2060, 0x2065),
+    *range(0x2066, 0x2070),
+    0xFEFF,
+    *range(0xFFF9, 0xFFFC),
+    *range(0xE0001, 0xE0002),
+    *range(0xE0020, 0xE0080),
+)
+_FULL_TO_HALF.update(dict.fromkeys(_FORMAT_CHARACTERS))
 
 
 class _TradToSimp:
@@ -79,9 +97,10 @@ def to_simplified(text: str) -> str:
 def normalize_text(text: str) -> str:
     """Fold ``text`` into the form every model and lexicon expects.
 
-    Traditional to Simplified, full-width to half-width, whitespace runs collapsed to
-    one space and stripped. Emoji and Chinese punctuation (。，、) are kept: the first
-    carries sentiment, the second marks clause boundaries for negation scope.
+    Traditional to Simplified, full-width to half-width, invisible format characters
+    dropped, whitespace runs collapsed to one space and stripped. Emoji and Chinese
+    punctuation (。，、) are kept: the first carries sentiment, the second marks clause
+    boundaries for negation scope.
     """
     text = text.translate(_FULL_TO_HALF)
     text = _WHITESPACE.sub(" ", text).strip()

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from nlp.normalize import normalize_text
+from nlp.once import once
 from nlp.package_data import package_file
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def stopwords() -> frozenset[str]:
     return frozenset(read_resource_lines("stopwords.txt"))
 
 
-@functools.cache
+@once
 def get_segmenter() -> rjieba.Jieba:
     """Build, once per process, a jieba segmenter that knows our domain terms."""
     import rjieba  # lazy: loading the dictionary takes a few hundred ms; only on first use

@@ -95,10 +95,19 @@ class UrgencyScreen:
         self.labels = {rule.kind: rule.label for rule in compiled}
 
     def screen(self, text: str) -> tuple[UrgencyFlag, ...]:
-        """Return the flags raised by an already normalised ``text``."""
+        """Return the flags raised by an already normalised ``text``.
+
+        A rule that finds nothing is tried once more on the text with the spaces between
+        two Chinese characters taken out: an SMS wrapped mid-sentence or a comment typed
+        with spaces (我知道你家 住哪里) must not hide a threat. Recall matters more here;
+        the evidence is then quoted without those spaces.
+        """
+        joined = _SPACE_IN_CHINESE.sub("", text) if " " in text else text
         flags: list[UrgencyFlag] = []
         for rule in self._rules:
             evidence = self._first_match(rule, text)
+            if evidence is None and joined is not text:
+                evidence = self._first_match(rule, joined)
             if evidence is not None:
                 flags.append(UrgencyFlag(kind=rule.kind, label=rule.label, evidence=evidence))
         return tuple(flags)
@@ -118,6 +127,7 @@ class UrgencyScreen:
         return None
 
 
+_SPACE_IN_CHINESE = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _CLAUSE_SPLIT = re.compile(r"[,.!?;:~。，、！？；：～…\n]+")
 MODEL_LABEL_SUFFIX = "（模型）"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import nlp
-from nlp.analysis import Analyzer, CommentAnalysis
+from nlp.analysis import MAX_ANALYZED_CHARS, Analyzer, CommentAnalysis
 from nlp.taxonomy import load_taxonomy
 
 
@@ -98,3 +98,8 @@ def test_rules_only_analyzer_works_without_models() -> None:
     assert result.sentiment_label == "negative"
     assert {"服务态度", "出警速度"} <= set(result.categories)
     assert "rules" in result.model_version
+
+
+def test_only_the_first_characters_of_a_flood_are_analysed(analyzer: Analyzer) -> None:
+    """A megabyte by SMS or API must not hold a scheduler for seconds."""
+    assert analyzer.analyze("差" * 1_000_000) == analyzer.analyze("差" * MAX_ANALYZED_CHARS)

@@ -14,6 +14,14 @@ def test_comment_keywords_skip_stopwords() -> None:
     assert len(keywords) <= 5
 
 
+def test_numbers_written_in_chinese_are_not_keywords() -> None:
+    for text in ("等了三十分钟，两个小时才办完", "打了四五次电话都没人接", "一百块钱的罚款"):
+        keywords = comment_keywords(segment(text))
+        assert not {"三十分钟", "两个", "四五次", "一百块"} & set(keywords), keywords
+    themes = [word for word, _ in top_keywords(["打了三次电话没人接", "三次了还是没有回音"], method="textrank")]
+    assert "三次" not in themes
+
+
 def test_top_keywords_rank_repeated_themes() -> None:
     texts = ["执法记录仪没有开", "记录仪没开，执法不规范", "出警太慢", "执法记录仪为什么不开"]
     top = dict(top_keywords(texts, top_k=3))

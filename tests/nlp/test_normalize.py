@@ -44,3 +44,16 @@ def test_lone_surrogates_are_dropped() -> None:
 )
 def test_phrases_win_over_their_characters(raw: str, expected: str) -> None:
     assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("态\u200b度\u200b恶\u200b劣", "态度恶劣"),
+        ("\ufeff出警很快\u2060", "出警很快"),
+        ("民警\u00ad同志\u200e辛苦了", "民警同志辛苦了"),
+        ("🤷\u200d♂️", "🤷♂️"),
+    ],
+)
+def test_invisible_format_characters_are_dropped(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected

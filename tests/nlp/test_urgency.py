@@ -57,10 +57,29 @@ def test_flag_carries_label_and_evidence() -> None:
         "送礼都不收，很正派",
         "调解时对方拿出诚意赔偿了",
         "群众联名送来锦旗",
+        "派出所的风扇坏了，夏天太热",
+        "民警勒令商户整改",
+        "办证大厅需要戳个章",
+        "我在人大附中门口被偷了手机",
     ],
 )
 def test_no_flag(text: str) -> None:
     assert kinds(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("我知道你家\n住哪里", "threat"),  # an SMS wrapped mid-sentence
+        ("我知道你家 住 哪里", "threat"),
+        ("我知道你家住\u200b哪里", "threat"),  # a zero-width space from a paste
+        ("他喝醉了就\u200b打我和孩子", "domestic_violence"),
+        ("他扇了我一巴掌", "violence"),
+        ("民警用手铐勒得我手腕都紫了", "violence"),
+    ],
+)
+def test_spaces_and_invisible_characters_do_not_hide_a_flag(text: str, kind: str) -> None:
+    assert kind in kinds(text)
 
 
 def test_traditional_and_fullwidth_input() -> None:
