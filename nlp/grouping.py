@@ -3,7 +3,7 @@
 Character bigram TF vectors compared by cosine: robust to the small edits people make
 when they copy a complaint or describe the same incident (word order, particles,
 punctuation), and independent of segmentation. Groups are connected components of the
-"similar enough" graph, found with union-find.
+"similar enough" graph.
 """
 
 from __future__ import annotations
@@ -15,8 +15,12 @@ from nlp.normalize import normalize_text
 DEFAULT_THRESHOLD = 0.6
 
 
-def _bigrams(text: str) -> dict[str, float]:
-    chars = "".join(ch for ch in normalize_text(text) if ch.isalnum())
+def _letters(text: str) -> str:
+    """What two texts are compared on: their letters and digits, normalised."""
+    return "".join(ch for ch in normalize_text(text) if ch.isalnum())
+
+
+def _bigrams(chars: str) -> dict[str, float]:
     if len(chars) < 2:
         return {chars: 1.0} if chars else {}
     grams: dict[str, float] = {}
@@ -31,44 +35,60 @@ def group_similar(texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD) ->
 
     Every index appears in exactly one group (singletons included) so the dashboard can
     show counts; groups keep input order inside and ties keep first appearance.
+
+    Texts with the same letters are one vertex of the graph (a complaint copied by many
+    citizens is compared once), and the similar pairs are picked out of each block of the
+    similarity matrix with numpy before the components are found, so ten thousand copies
+    take well under a second instead of minutes. A text without letters or digits stays
+    on its own.
     """
     import numpy as np  # lazy: keep `import nlp` free of numpy/scipy
     from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
 
+    vertex_of: dict[str, int] = {}
+    vertices: list[str] = []
+    owner: list[int] = []
+    for text in texts:
+        letters = _letters(text)
+        if letters and letters in vertex_of:
+            owner.append(vertex_of[letters])
+            continue
+        if letters:
+            vertex_of[letters] = len(vertices)
+        owner.append(len(vertices))
+        vertices.append(letters)
     vocab: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
     values: list[float] = []
-    for row, text in enumerate(texts):
-        for gram, count in _bigrams(text).items():
+    for row, letters in enumerate(vertices):
+        for gram, count in _bigrams(letters).items():
             rows.append(row)
             cols.append(vocab.setdefault(gram, len(vocab)))
             values.append(count)
-    n = len(texts)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    m = len(vertices)
+    edges_a: list[np.ndarray] = []
+    edges_b: list[np.ndarray] = []
     if vocab:
-        matrix = csr_matrix((values, (rows, cols)), shape=(n, len(vocab)), dtype=np.float64)
+        matrix = csr_matrix((values, (rows, cols)), shape=(m, len(vocab)), dtype=np.float64)
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         matrix = csr_matrix(matrix.multiply(1.0 / norms[:, None]))
-        # Blocks of rows keep the similarity matrix small for large exports.
-        block = 2000
-        for start in range(0, n, block):
+        block = 2000  # blocks of rows keep each similarity matrix small for large exports
+        for start in range(0, m, block):
             sims = (matrix[start : start + block] @ matrix.T).tocoo()
-            for i, j, sim in zip(sims.row, sims.col, sims.data, strict=True):
-                a, b = start + int(i), int(j)
-                if a < b and sim >= threshold:
-                    root_a, root_b = find(a), find(b)
-                    if root_a != root_b:
-                        parent[max(root_a, root_b)] = min(root_a, root_b)
+            a = sims.row.astype(np.int64) + start
+            keep = (sims.data >= threshold) & (a < sims.col)
+            edges_a.append(a[keep])
+            edges_b.append(sims.col[keep].astype(np.int64))
+    if edges_a:
+        a, b = np.concatenate(edges_a), np.concatenate(edges_b)
+        graph = csr_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(m, m))
+        _, labels = connected_components(graph, directed=False)
+    else:
+        labels = np.arange(m)
     groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
+    for index, vertex in enumerate(owner):
+        groups.setdefault(int(labels[vertex]), []).append(index)
     return sorted(groups.values(), key=lambda group: (-len(group), group[0]))

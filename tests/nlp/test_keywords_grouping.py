@@ -48,6 +48,13 @@ def test_group_similar() -> None:
     assert sorted(i for g in groups for i in g) == [0, 1, 2, 3]
 
 
+def test_copies_are_one_group_and_texts_without_letters_stay_apart() -> None:
+    texts = ["出警太慢了，等了一个小时"] * 5000 + ["", "。。", "出警太慢了!等了一个小时"] + ["？"]
+    groups = group_similar(texts)
+    assert groups[0] == [*range(5000), 5002]
+    assert sorted(groups[1:]) == [[5000], [5001], [5003]]
+
+
 def test_group_similar_empty() -> None:
     assert group_similar([]) == []
 
