@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,19 @@ def _quiet_jieba() -> None:
     logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
+@contextmanager
+def _one_line_errors(context: str = "") -> Iterator[None]:
+    """Report bad input (a label, a split, a lone class, a broken model file) in one line.
+
+    These are the user's data, not our bugs: a traceback would bury the file, line or
+    label that the message names. ``context`` prefixes the message.
+    """
+    try:
+        yield
+    except (ValueError, FileNotFoundError) as error:  # a missing --model directory too
+        raise click.ClickException(f"{context}{error}") from error
+
+
 @click.group("nlp")
 def nlp_group() -> None:
     """Chinese comment analysis: train and evaluate the models, analyse a comment."""
@@ -43,7 +57,8 @@ def analyze_command(texts: Sequence[str], model_dir: str | None) -> None:
     _quiet_jieba()
     from nlp.analysis import Analyzer
 
-    analyzer = Analyzer.load(_model_path(model_dir))
+    with _one_line_errors():
+        analyzer = Analyzer.load(_model_path(model_dir))
     for text in texts:
         result = analyzer.analyze(text)
         payload = {
@@ -86,11 +101,13 @@ def train_command(task: str, csv_files: Sequence[Path], out_dir: Path, base: boo
     from nlp.models.training import train_model
 
     rows: list[LabelledRow] = []
-    for path in csv_files:
-        rows.extend(read_labelled_csv(path, task).rows)
+    with _one_line_errors():
+        for path in csv_files:
+            rows.extend(read_labelled_csv(path, task).rows)
     if not rows and not base:
         raise click.UsageError("nothing to train on: give --csv files or keep --base")
-    model = train_model(task, rows, out_dir, base=base, version=version, progress=True)
+    with _one_line_errors(f"cannot train {task}: "):
+        model = train_model(task, rows, out_dir, base=base, version=version, progress=True)
     click.echo(f"{task} model {model.version}: {model.n_features} features, classes {', '.join(model.classes)}")
     click.echo(f"written to {out_dir}")
 
@@ -147,20 +164,24 @@ def evaluate_command(
     _quiet_jieba()
     from nlp.models.datasets import read_labelled_csv, split_rows
 
-    table = read_labelled_csv(data, task)
-    if split is not None:
-        train_rows, test_rows = split_rows(table, split, seed)
-    else:
-        train_rows, test_rows = [], table.rows
-    if not test_rows:
+    with _one_line_errors():
+        table = read_labelled_csv(data, task)
+    if not table.rows:
         raise click.UsageError(f"{data} has no labelled rows")
+    train_rows: list[LabelledRow] = []
+    test_rows = table.rows
+    if split is not None:
+        with _one_line_errors(f"cannot split {data}: "):
+            train_rows, test_rows = split_rows(table, split, seed)
     if split is not None and model_dir is None and task != "urgency":
-        analyzer = _train_for_evaluation(task, train_rows, base)
+        with _one_line_errors(f"cannot train {task}: "):
+            analyzer = _train_for_evaluation(task, train_rows, base)
         click.echo(f"trained on {len(train_rows)} rows, evaluating on {len(test_rows)}")
     else:
         from nlp.analysis import Analyzer
 
-        analyzer = Analyzer.load(_model_path(model_dir))
+        with _one_line_errors():
+            analyzer = Analyzer.load(_model_path(model_dir))
         click.echo(f"model {analyzer.model_version}, evaluating on {len(test_rows)} rows")
     texts = [text for text, _ in test_rows]
     gold = [label for _, label in test_rows]

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from nlp.features import BLOCK_ORDER, LEXICON_BLOCK, SPARSE_BLOCKS, FeatureConfig, Features
+from nlp.model_file import FORMAT, read_model_file
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-
-FORMAT = "minyi-linear/1"
 
 
 @dataclass
@@ -108,34 +107,28 @@ class LinearTextModel:
             np.savez_compressed(handle, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> LinearTextModel:
-        """Read a model written by :meth:`save` (``path`` may name either file)."""
-        import numpy as np
+    def load(cls, path: str | Path, task: str | None = None) -> LinearTextModel:
+        """Read a model written by :meth:`save` (``path`` may name either file), checked.
 
-        path = Path(path)
-        header = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a {FORMAT} model")
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
-            terms = {block: [str(t) for t in arrays[f"terms_{block}"].tolist()] for block in header["blocks"]}
-            idf = {
-                block: arrays[f"idf_{block}"].astype(np.float64)
-                for block in header["blocks"]
-                if f"idf_{block}" in arrays
-            }
-            coef = arrays["coef"].astype(np.float64)
-            intercept = arrays["intercept"].astype(np.float64)
+        ``task`` is the task the file is loaded as; by default the one its name gives
+        (``sentiment.json``, as in a model directory), so a category model copied over a
+        sentiment one is refused. Every defect raises :class:`ModelFileError` naming the
+        file: a model that loads scores finite values without index or broadcast errors,
+        whereas an unchecked NaN intercept made every comment negative and urgent.
+        """
+        model = read_model_file(Path(path), task)
+        header = model.header
         return cls(
-            task=str(header["task"]),
-            version=str(header["version"]),
-            classes=tuple(str(c) for c in header["classes"]),
-            multilabel=bool(header["multilabel"]),
-            config=FeatureConfig.from_json(header["features"]),
-            terms=terms,
-            idf=idf,
-            coef=coef,
-            intercept=intercept,
-            metadata=dict(header.get("metadata", {})),
+            task=header.task,
+            version=header.version,
+            classes=header.classes,
+            multilabel=header.multilabel,
+            config=header.config,
+            terms=model.terms,
+            idf=model.idf,
+            coef=model.coef,
+            intercept=model.intercept,
+            metadata=header.metadata,
         )
 
 

@@ -78,6 +78,13 @@ def train_command(
             taxonomy = current_taxonomy(session)
         engine.dispose()
         click.echo(f"{len(db_rows)} labelled rows from the database")
+        if task == "category":
+            # A ticket re-categorised before its category left the taxonomy: training
+            # refuses names outside it (the analyzer could never report them).
+            current = [row for row in db_rows if row[1] in taxonomy.names]
+            if len(current) < len(db_rows):
+                click.echo(f"{len(db_rows) - len(current)} skipped: their category has left the taxonomy")
+            db_rows = current
         rows.extend(db_rows)
     if not rows and not base:
         raise click.UsageError("nothing to train on: give --csv, --from-db or keep --base")
@@ -106,6 +113,9 @@ def rescore_command(model_dir: Path | None) -> None:
     settings = cli_settings(needs_models=model_dir is None)
     with make_session_factory(make_engine(settings.database_url)).begin() as session:
         taxonomy = current_taxonomy(session)
-        analyzer = Analyzer.load(model_dir, taxonomy=taxonomy) if model_dir else load_analyzer(settings, taxonomy)
+        try:
+            analyzer = Analyzer.load(model_dir, taxonomy=taxonomy) if model_dir else load_analyzer(settings, taxonomy)
+        except ValueError as exc:  # a broken model file, named
+            raise click.ClickException(str(exc)) from exc
         count = rescore_responses(session, analyzer, utcnow())
     click.echo(f"rescored={count} model={analyzer.model_version}")

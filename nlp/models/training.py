@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -406,12 +406,14 @@ def train_category(
 
     The model is one softmax over the categories; the classifier reports the runner-up
     too when it is likely enough (see ``nlp.category``). With ``base`` the taxonomy
-    seeds and the train part of the police corpus are added.
+    seeds and the train part of the police corpus are added. Every category the rows
+    name must be one of ``taxonomy``'s (evaluating a foreign label set takes a taxonomy
+    of its names, as ``nlp.cli`` does).
     """
     config = config or TrainingConfig(models=((NB_SVM, 0.3), (LOGISTIC, 10.0)), min_df=1, seed_weight=0.1)
     taxonomy = taxonomy or default_taxonomy()
     data = _WeightedRows()
-    data.add(rows, 1.0, "rows")
+    data.add(_in_taxonomy(rows, taxonomy), 1.0, "rows")
     if base:
         data.add(police_rows("category", "train"), config.police_weight, "police_corpus_train")
         data.add(taxonomy_rows(taxonomy), config.seed_weight, "taxonomy_seeds")
@@ -436,6 +438,23 @@ def train_category(
             "multi_category": any("|" in label for label in data.labels),
         },
     )
+
+
+def _in_taxonomy(rows: Iterable[LabelledRow], taxonomy: Taxonomy) -> Iterator[LabelledRow]:
+    """``rows``, refused at the first one naming a category ``taxonomy`` does not have.
+
+    The analyzer reports only the taxonomy's categories, so a typo (服务太度) or a stray
+    name would become a class it can never output, drawing probability from real ones.
+    """
+    known = set(taxonomy.names)
+    for number, (text, label) in enumerate(rows, start=1):
+        unknown = [name for name in label.split("|") if name not in known]
+        if text and label and unknown:
+            raise ValueError(
+                f"row {number} ({text[:20]!r}): unknown category {', '.join(map(repr, unknown))}"
+                f" in label {label!r}; the taxonomy has {', '.join(taxonomy.names)}"
+            )
+        yield text, label
 
 
 def train_urgency(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from scipy.sparse import csr_matrix
 
-from nlp.analysis import Analyzer
+from nlp.analysis import Analyzer, default_model_dir
 from nlp.category import CategoryClassifier
 from nlp.cli import nlp_group
 from nlp.features import FeatureConfig, Featurizer
@@ -23,6 +24,7 @@ from nlp.models.training import (
     NB_SVM,
     TrainingConfig,
     _nb_ratio,
+    train_category,
     train_model,
     train_sentiment,
 )
@@ -164,6 +166,89 @@ def test_cli_train_then_evaluate(tmp_path: Path) -> None:
     )
     assert evaluated.exit_code == 0, evaluated.output
     assert float(evaluated.output.strip().splitlines()[-1].split()[0].split("=")[1]) > 0.8
+
+
+ONE_CLASS = [("很好", "pos"), ("不错", "pos"), ("满意", "pos")]
+
+
+@pytest.mark.parametrize(
+    ("args", "rows", "message"),
+    [
+        (["evaluate", "--task", "sentiment", "{csv}"], [("很好", "great")], "data.csv:2: unknown sentiment label"),
+        (["evaluate", "--task", "sentiment", "{csv}", "--split", "0.2"], [("很好", "pos")], "cannot split"),
+        (["evaluate", "--task", "sentiment", "{csv}", "--split", "0.3"], ONE_CLASS, "need at least two sentiment"),
+        (["evaluate", "--task", "sentiment", "{csv}", "--model", "{broken}"], ONE_CLASS, "a 'category' model where"),
+        (["analyze", "--model", "{broken}", "很好"], [], "sentiment.json: a 'category' model where"),
+        (["train", "--task", "sentiment", "--csv", "{csv}", "--out", "{out}"], [("很好", "maybe")], "label 'maybe'"),
+        (
+            ["train", "--task", "sentiment", "--csv", "{csv}", "--no-base", "--out", "{out}"],
+            ONE_CLASS,
+            "cannot train sentiment: need at least two sentiment labels",
+        ),
+        (
+            ["train", "--task", "category", "--csv", "{csv}", "--no-base", "--out", "{out}"],
+            [("出警太慢", "出警速度"), ("民警态度太差", "服务太度")],
+            "cannot train category: row 2 ('民警态度太差'): unknown category '服务太度'",
+        ),
+    ],
+    ids=[
+        "bad label",
+        "one row split",
+        "one class",
+        "broken model",
+        "analyze broken model",
+        "train bad label",
+        "train one class",
+        "train unknown category",
+    ],
+)
+def test_cli_bad_input_is_a_one_line_error_not_a_traceback(
+    tmp_path: Path, args: list[str], rows: list[tuple[str, str]], message: str
+) -> None:
+    data = write_csv(tmp_path / "data.csv", rows)
+    broken = tmp_path / "broken"  # the shipped category model copied over sentiment's
+    broken.mkdir()
+    for suffix in (".json", ".npz"):
+        shutil.copy(default_model_dir() / f"category{suffix}", broken / f"sentiment{suffix}")
+    out = tmp_path / "model"
+    result = CliRunner().invoke(nlp_group, [arg.format(csv=data, broken=broken, out=out) for arg in args])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("label", "unknown"),
+    [("服务太度", "'服务太度'"), ("foo|bar", "'foo', 'bar'"), ("服务态度|出警速 度", "'出警速 度'")],
+)
+def test_category_training_refuses_names_outside_the_taxonomy(label: str, unknown: str) -> None:
+    """A typo used to become a class of its own, one the analyzer can never report."""
+    rows = [("出警太慢了", "出警速度"), ("民警态度太差", label), ("谢谢", "其他")]
+    with pytest.raises(ValueError, match="unknown category") as refused:
+        train_category(rows, base=False)
+    assert f"row 2 ('民警态度太差'): unknown category {unknown} in label {label!r}" in str(refused.value)
+    assert "the taxonomy has 服务态度, 出警速度, 办案效率" in str(refused.value)
+    custom = Taxonomy(
+        categories=(Category("服务太度", "", ()), Category("出警速度", "", ()), Category("其他", "", ())),
+        fallback="其他",
+        version="t",
+    )
+    assert (
+        "服务太度"
+        in train_category(rows[:1] + rows[2:] + [("态度差", "服务太度")], base=False, taxonomy=custom).classes
+    )
+
+
+def test_cli_evaluate_trains_on_a_foreign_label_set(tmp_path: Path) -> None:
+    """Evaluating another taxonomy's labels (tipdm's) builds a taxonomy of them, not an error."""
+    rows = [("小区垃圾没人清理", "城乡建设"), ("学校收费太高", "教育文体"), ("道路积水严重", "城乡建设")]
+    rows += [("孩子入学难", "教育文体")]
+    data = write_csv(tmp_path / "foreign.csv", rows * 4)
+    result = CliRunner().invoke(nlp_group, ["evaluate", "--task", "category", str(data), "--split", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].startswith("accuracy=")
 
 
 def test_split_rows_is_stratified(tmp_path: Path) -> None:
