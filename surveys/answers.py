@@ -130,15 +130,21 @@ def normalize_comment(text: object) -> str:
     return without_control_characters("" if text is None else str(text)).strip()
 
 
+#: The texts a rating may be given as: the digit, or its full-width form (Chinese keyboards).
+_RATING_TEXTS = {**{str(n): n for n in OVERALL_LABELS}, **{chr(0xFF10 + n): n for n in OVERALL_LABELS}}
+
+
 def _parse_rating(value: object) -> int | None:
-    """1–5 from ``5``, ``"5"`` or a full-width ``"５"`` (Chinese keyboards); None otherwise."""
+    """1–5 from ``5``, ``"5"`` or a full-width ``"５"``; None otherwise.
+
+    ``int()`` would also take ``"0005"``, ``"𝟓"`` or an Arabic-Indic ``"٥"``, none of which
+    a form or an SMS keypad sends: they are forged, and refused like any other.
+    """
     if isinstance(value, bool):
         return None
-    try:
-        rating = int(str(value).strip())
-    except ValueError:
-        return None
-    return rating if rating in OVERALL_LABELS else None
+    if isinstance(value, int):
+        return value if value in OVERALL_LABELS else None
+    return _RATING_TEXTS.get(str(value).strip())
 
 
 def validate_answer(

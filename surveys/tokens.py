@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from surveys.db import UTCDateTime
 from surveys.driver_statements import DriverStatement
-from surveys.models import Case, CaseCategory, Contact, Response, Survey, Unit
+from surveys.models import Case, CaseCategory, Contact, Response, Survey, Unit, is_purged_phone
 from surveys.optouts import is_opted_out, opt_out
 from surveys.questions import question_set_for
 from surveys.states import ANSWERABLE_SURVEY_STATES, SURVEY_TRANSITIONS, SurveyStatus
@@ -260,9 +260,22 @@ def is_link_opted_out(session: Session, link: SurveyLink) -> bool:
     return link.status is SurveyStatus.OPTED_OUT or is_opted_out(session, _phone_of(session, link.survey_id))
 
 
+def is_link_forgotten(session: Session, link: SurveyLink) -> bool:
+    """Whether the retention purge has forgotten the number behind ``link``.
+
+    Such a link can no longer opt anyone out: the opt-out list would get the placeholder,
+    not the citizen's number, while the page said 已退订.
+    """
+    return is_purged_phone(_phone_of(session, link.survey_id))
+
+
 def opt_out_by_link(session: Session, link: SurveyLink, now: dt.datetime) -> bool:
     """Opt the link's citizen out of all messages (the page's 退订); False if already out.
 
     The phone number is looked up here so that it never passes through the web layer.
+    A link whose number was forgotten (:func:`is_link_forgotten`) opts nobody out.
     """
-    return opt_out(session, _phone_of(session, link.survey_id), source="web", now=now)
+    phone = _phone_of(session, link.survey_id)
+    if is_purged_phone(phone):
+        return False
+    return opt_out(session, phone, source="web", now=now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, select
 from sqlalchemy.orm import Session
 
@@ -122,3 +124,28 @@ def subtree_units(session: Session, root: Unit) -> list[Unit]:
 def child_units(session: Session, parent: Unit) -> list[Unit]:
     """The direct children of ``parent`` ordered by code."""
     return list(session.scalars(select(Unit).where(Unit.parent_id == parent.id).order_by(Unit.code)))
+
+
+_EXTENSION_MARKERS = ("转", "分机", "ext", "EXT", "Ext")
+
+
+def _digits(text: str) -> str:
+    return "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
+
+
+def hotline_tel_uri(hotline: str) -> str:
+    """A ``tel:`` URI (RFC 3966) for a hotline written the way units write it.
+
+    Hotlines are free text (``0575-8508 1234 转 8001``); a phone dials only digits, so the
+    number keeps its digits (full-width ones folded) and a leading ``+``, and an extension
+    after 转/分机/ext becomes ``;ext=``.
+    """
+    number, extension = hotline, ""
+    for marker in _EXTENSION_MARKERS:
+        head, found, tail = hotline.partition(marker)
+        if found:
+            number, extension = head, tail
+            break
+    plus = "+" if number.strip().startswith(("+", "＋")) else ""
+    ext = _digits(extension)
+    return f"tel:{plus}{_digits(number)}" + (f";ext={ext}" if ext else "")

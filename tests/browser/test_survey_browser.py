@@ -55,7 +55,6 @@ AUDIT_JS = """
     if (ratio < (large ? 3 : 4.5)) problems.push('contrast ' + ratio.toFixed(2) + ': ' + label);
   }
   const targets = [...document.querySelectorAll('input:not([type=hidden]), textarea, button, a')]
-    .filter((el) => !el.closest('.error-summary'))
     .map((el) => (el.tagName === 'INPUT' ? el.closest('label') || el : el))
     .filter(visible);
   for (const el of targets) {
@@ -119,7 +118,7 @@ def test_answer_with_the_mouse(
     page.get_by_role("group", name="接警态度").get_by_role("radio", name="很好").click()
     page.get_by_role("group", name="出警速度").get_by_role("radio", name="一般").click()
     page.get_by_label("意见或建议（选填）").fill("民警來得很快，態度也好👍")
-    assert page.locator("#comment-count").inner_text() == "已输入 13 / 500 字"
+    assert page.locator("#comment-count").inner_text() == "已输入 12 / 500 字"  # 👍 is one character
     assert page.locator(".reasons").is_hidden()
     screenshot(page, "02-survey-filled")
     page.get_by_role("button", name="提交评价").click()
@@ -257,6 +256,19 @@ def test_without_javascript_a_double_click_still_stores_one_answer(
     assert _response_count(live_server, token) == 1
 
 
+def test_the_counter_counts_characters_as_the_server_does(
+    new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str]
+):
+    """An emoji is one character: 300 of them fit under the 500 limit and are all kept."""
+    page = new_page()
+    page.goto(live_server.survey_url(seed_survey()))
+    page.get_by_label("意见或建议（选填）").fill("👍" * 300)
+    assert page.locator("#comment-count").inner_text() == "已输入 300 / 500 字"
+    assert page.get_by_label("意见或建议（选填）").input_value() == "👍" * 300
+    page.get_by_label("意见或建议（选填）").fill("好" * 501)
+    assert page.locator("#comment-count").inner_text() == "已超出 1 字（最多 500 字）"
+
+
 def test_the_page_works_without_javascript(
     new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str], screenshot
 ):
@@ -308,7 +320,7 @@ def test_the_page_fits_a_320px_screen(
     [
         ("10-expired", {"expires_in": -dt.timedelta(minutes=1)}, "评价链接已过期"),
         ("11-opted-out", {"status": SurveyStatus.OPTED_OUT}, "您已退订"),
-        ("12-unavailable", {"status": SurveyStatus.FAILED}, "暂时无法评价"),
+        ("12-unavailable", {"status": SurveyStatus.FAILED}, "无法评价"),
     ],
 )
 def test_links_that_take_no_answer_explain_why(
@@ -325,7 +337,7 @@ def test_links_that_take_no_answer_explain_why(
     assert response is not None
     assert response.status == 410
     assert page.get_by_role("heading", level=1).inner_text() == heading
-    assert page.get_by_role("link", name="0575-85081110").get_attribute("href") == "tel:0575-85081110"
+    assert page.get_by_role("link", name="0575-85081110").get_attribute("href") == "tel:057585081110"
     assert page.evaluate(AUDIT_JS) == []
     screenshot(page, name)
 

@@ -149,6 +149,9 @@ def test_a_forged_or_foreign_question_set_reference_is_refused():
         ("4.5", "总体满意度的选项无效"),
         ("五", "总体满意度的选项无效"),
         (True, "总体满意度的选项无效"),
+        ("0005", "总体满意度的选项无效"),  # digits no form or keypad sends: forged
+        ("\U0001d7d3", "总体满意度的选项无效"),  # 𝟓, mathematical bold five
+        ("\u0665", "总体满意度的选项无效"),  # ٥, Arabic-Indic five
     ],
 )
 def test_overall_rating_is_required_and_within_five_levels(overall: object, message: str):

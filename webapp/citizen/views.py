@@ -46,18 +46,21 @@ from surveys.states import SurveyStatus
 from surveys.tokens import (
     SurveyLink,
     find_survey_link,
+    is_link_forgotten,
     is_link_opted_out,
     open_survey_link,
     opt_out_by_link,
     read_survey_link,
     record_open,
 )
+from surveys.units import hotline_tel_uri
 from webapp.citizen.forms import SurveyForm, parse_survey_form
 from webapp.clock import now as clock_now
 from webapp.db import get_session, session_factory
 from webapp.extensions import csrf, limiter
 
 bp = Blueprint("citizen", __name__, url_prefix="/s")
+bp.add_app_template_filter(hotline_tel_uri, "tel_uri")
 
 csrf.exempt(bp)  # see the module docstring
 
@@ -331,12 +334,15 @@ def survey_page(token: str) -> ResponseReturnValue:
     if limited is not None:
         return limited
     now = clock_now()
+    opening = request.method != "HEAD"  # a link checker's HEAD is not the citizen opening it
     with _postgresql_connection() as connection:
         if connection is not None:
-            link = open_survey_link(connection, token, now)  # one statement, see surveys.tokens
+            # one statement, see surveys.tokens
+            link = open_survey_link(connection, token, now) if opening else read_survey_link(connection, token)
         else:
             session = get_session()
-            record_open(session, token, now)
+            if opening:
+                record_open(session, token, now)
             link = find_survey_link(session, token)
             session.commit()  # keep the opening; hold no transaction while rendering
     closed = _closed_page(link)
@@ -438,10 +444,12 @@ def opt_out(token: str) -> ResponseReturnValue:
     link = find_survey_link(session, token)
     if link is None:
         return _unknown_link()
+    if is_link_forgotten(session, link):
+        return _message("optout_forgotten", 410, link)
     if request.method == "POST":
         opt_out_by_link(session, link, clock_now())
         session.commit()
         return redirect(url_for("citizen.opt_out", token=token), 303)
     if is_link_opted_out(session, link):
         return _message("opted_out", 200, link)
-    return _render("optout.html", link)
+    return _render("optout.html", link, can_answer=link.answer is None and link.is_answerable(clock_now()))

@@ -192,6 +192,16 @@ def test_answering_stores_one_response_and_thanks_the_citizen(client: FlaskClien
         assert shown in thanks
 
 
+def test_a_head_request_does_not_mark_the_survey_opened(client: FlaskClient, survey: Survey, session: Session):
+    """Link checkers and previews send HEAD; only the citizen's GET is an opening."""
+    assert client.head(f"/s/{survey.token}").status_code == 200
+    session.expire_all()
+    assert (survey.status, survey.opened_at) == (SurveyStatus.SENT, None)
+    client.get(f"/s/{survey.token}")
+    session.expire_all()
+    assert survey.status is SurveyStatus.OPENED
+
+
 def test_opening_the_link_again_shows_what_was_answered(client: FlaskClient, survey: Survey):
     client.post(f"/s/{survey.token}", data={"overall": "4", "d_call_attitude": "5", "comment": "民警很耐心"})
     again = client.get(f"/s/{survey.token}")
@@ -254,7 +264,7 @@ def test_an_expired_link_says_so_and_gives_the_hotline(
         html = _text(page)
         assert "评价链接已过期" in html
         assert "柯岩派出所" in html
-        assert 'href="tel:0575-84001110"' in html
+        assert 'href="tel:057584001110"' in html
     assert _responses(session, survey) == []
     assert session.get_one(Survey, survey.id).opened_at is None
 
@@ -284,7 +294,7 @@ def test_a_link_that_was_never_delivered(
     survey = make_survey(status=status)
     for page in (client.get(f"/s/{survey.token}"), client.post(f"/s/{survey.token}", data={"overall": "5"})):
         assert page.status_code == 410
-        assert "暂时无法评价" in _text(page)
+        assert "这个评价链接已无法使用" in _text(page)
     assert _responses(session, survey) == []
     assert session.get_one(Survey, survey.id).status is status
 
@@ -318,6 +328,37 @@ def test_an_answered_citizen_can_still_opt_out(client: FlaskClient, survey: Surv
     client.post(f"/s/{survey.token}/optout")
     assert session.scalars(select(OptOut)).one().source == "web"
     assert "已评价" in _text(client.get(f"/s/{survey.token}"))  # the answer stays
+
+
+def test_a_hotline_written_as_free_text_dials_its_number_and_extension(
+    client: FlaskClient, make_survey: Callable[..., Survey], make_case: Callable[..., Case], make_unit
+):
+    unit = make_unit(name="柯岩派出所", hotline="0575-8400 1110 转 8001")
+    survey = make_survey(case=make_case(unit=unit), status=SurveyStatus.EXPIRED)
+    assert 'href="tel:057584001110;ext=8001"' in _text(client.get(f"/s/{survey.token}"))
+
+
+def test_a_link_whose_number_was_forgotten_cannot_opt_anyone_out(
+    client: FlaskClient, make_survey: Callable[..., Survey], session: Session
+):
+    """The purge left a placeholder: opting that out would tell the citizen 已退订 and do nothing."""
+    survey = make_survey(status=SurveyStatus.EXPIRED)
+    survey.contact.phone_e164 = "purged-1"
+    session.commit()
+    for page in (client.get(f"/s/{survey.token}/optout"), client.post(f"/s/{survey.token}/optout")):
+        assert page.status_code == 410
+        assert "回复短信“TD”" in _text(page)
+        assert "确认退订" not in _text(page)
+    assert session.scalar(select(func.count(OptOut.id))) == 0
+
+
+def test_the_opt_out_page_offers_the_survey_only_while_it_can_be_answered(
+    client: FlaskClient, make_survey: Callable[..., Survey]
+):
+    open_survey = make_survey()
+    assert "不退订，返回评价" in _text(client.get(f"/s/{open_survey.token}/optout"))
+    expired = make_survey(status=SurveyStatus.EXPIRED)
+    assert "不退订，返回评价" not in _text(client.get(f"/s/{expired.token}/optout"))
 
 
 def test_opting_out_of_an_unknown_link(client: FlaskClient):
@@ -358,7 +399,8 @@ def test_guessing_tokens_is_throttled_per_client_but_real_links_are_not(
         assert client.get(f"/s/AAAAAAAAAAA{n}").status_code == 404
     blocked = client.get("/s/AAAAAAAAAAAZ")
     assert blocked.status_code == 429
-    assert "操作太频繁" in _text(blocked)
+    assert "访问太频繁" in _text(blocked)
+    assert "最长约一小时" in _text(blocked)
     other_client = guarded_app.test_client()
     other = other_client.get(f"/s/{survey.token}", environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert other.status_code == 200

@@ -13,10 +13,19 @@
   var live = document.getElementById("comment-live");
   if (comment && counter && live) {
     var max = parseInt(comment.getAttribute("maxlength"), 10);
+    // maxlength and value.length count UTF-16 units, an emoji or a rare character as two;
+    // the server counts characters. Where the browser can count characters, the script
+    // counts them and takes over the limit (the server enforces it anyway).
+    var characters = Array.from ? function (text) { return Array.from(text).length; } : null;
+    if (characters) {
+      comment.removeAttribute("maxlength");
+    }
     var announceTimer = null;
     var showCount = function () {
-      var used = comment.value.length;
-      counter.textContent = "已输入 " + used + " / " + max + " 字";
+      var used = characters ? characters(comment.value) : comment.value.length;
+      counter.textContent = used > max
+        ? "已超出 " + (used - max) + " 字（最多 " + max + " 字）"
+        : "已输入 " + used + " / " + max + " 字";
       counter.classList.toggle("near-limit", max - used <= 20);
       return max - used;
     };
@@ -27,7 +36,7 @@
       // Screen readers hear the count once typing pauses, not on every key.
       clearTimeout(announceTimer);
       announceTimer = setTimeout(function () {
-        live.textContent = "还可以输入 " + Math.max(left, 0) + " 字";
+        live.textContent = left >= 0 ? "还可以输入 " + left + " 字" : "已超出 " + -left + " 字";
       }, 1200);
     });
   }
