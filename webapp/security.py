@@ -35,7 +35,10 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     # cache keeps them after logout. Static files and downloads set their own.
     ("Cache-Control", "no-store"),
 )
-_SECURITY_HEADER_KEYS = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
+#: Sent only where the deployment says it is served over HTTPS (``SESSION_COOKIE_SECURE``):
+#: browsers then refuse plain HTTP to this host for a year, so no one on the way can strip
+#: TLS from a later visit. On plain HTTP (the embedded default) it would be ignored at best.
+HSTS_HEADER = ("Strict-Transport-Security", "max-age=31536000")
 
 #: Paths of the citizen pages (``webapp.citizen``): no session, no cookie, no staff hooks.
 CITIZEN_PATH_PREFIX = "/s/"
@@ -118,15 +121,21 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
-def _security_headers(response: Response) -> Response:
-    """Add each security header the view has not set itself, in one pass over the headers."""
-    headers = response.headers
-    present = {name.lower() for name, _ in headers}
-    if present.isdisjoint(_SECURITY_HEADER_KEYS):
-        headers.extend(SECURITY_HEADERS)
-    else:
-        headers.extend([item for item in SECURITY_HEADERS if item[0].lower() not in present])
-    return response
+def _security_headers_adder(security_headers: tuple[tuple[str, str], ...]) -> Callable[[Response], Response]:
+    """An ``after_request`` hook adding each of ``security_headers`` the view has not set."""
+    keys = frozenset(name.lower() for name, _ in security_headers)
+
+    def add_security_headers(response: Response) -> Response:
+        """One pass over the response's headers: the survey page is on a hot path."""
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}
+        if present.isdisjoint(keys):
+            headers.extend(security_headers)
+        else:
+            headers.extend([item for item in security_headers if item[0].lower() not in present])
+        return response
+
+    return add_security_headers
 
 
 def init_sessions(app: Flask) -> None:
@@ -138,4 +147,5 @@ def init_app(app: Flask) -> None:
     """Wire Flask-Login, the masking filter and the security headers."""
     login_manager.init_app(app)
     app.jinja_env.filters["mask_phone"] = mask_phone
-    app.after_request(_security_headers)
+    https = bool(app.config.get("SESSION_COOKIE_SECURE"))
+    app.after_request(_security_headers_adder((*SECURITY_HEADERS, HSTS_HEADER) if https else SECURITY_HEADERS))

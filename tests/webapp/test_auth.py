@@ -110,6 +110,17 @@ def test_security_headers_are_set(client: FlaskClient):
         assert len(response.headers.getlist(name)) == 1
 
 
+def test_https_deployments_send_hsts_and_plain_http_does_not(client: FlaskClient, session_factory, settings):
+    from webapp import create_app
+
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    https_app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": True, "SESSION_FACTORY": session_factory}
+        | {"MINYI_SETTINGS": settings}
+    )
+    assert https_app.test_client().get("/login").headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
 def test_a_view_can_set_its_own_security_header(app: Flask):
     from flask import Response
 
