@@ -243,6 +243,24 @@ def test_a_double_click_submits_once(
     assert _response_count(live_server, token) == 1
 
 
+def test_a_submit_that_never_answers_gives_the_button_back(
+    new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str]
+):
+    """The citizen pressed stop, or the network dropped the POST: they can try again."""
+    page = new_page()
+    page.clock.install()
+    page.goto(live_server.survey_url(seed_survey()))
+    # Stands for a request that never completes: the page stays as it was after the tap.
+    page.evaluate("document.querySelector('form.survey').addEventListener('submit', (e) => e.preventDefault())")
+    page.get_by_text("非常满意", exact=True).click()
+    button = page.get_by_role("button", name="提交评价")
+    button.click()
+    waiting = page.get_by_role("button", name="正在提交，请稍候…")
+    assert waiting.is_disabled()
+    page.clock.run_for(16_000)
+    assert button.is_enabled()
+
+
 def test_without_javascript_a_double_click_still_stores_one_answer(
     new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str]
 ):

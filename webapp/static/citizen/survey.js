@@ -44,6 +44,14 @@
   var button = form.querySelector("button[type=submit]");
   var label = button ? button.textContent : "";
   var submitting = false;
+  var RETRY_AFTER_MS = 15000;
+  var release = function () {
+    submitting = false;
+    if (button) {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  };
   form.addEventListener("submit", function (event) {
     if (submitting) {
       event.preventDefault();
@@ -54,13 +62,14 @@
       button.disabled = true;
       button.textContent = "正在提交，请稍候…";
     }
+    // If the answer never comes (the citizen pressed stop, the network dropped), the
+    // button comes back after a while; a second answer is refused by the server anyway.
+    setTimeout(release, RETRY_AFTER_MS);
   });
   // Coming back with the Back button must not leave a dead form.
   window.addEventListener("pageshow", function (event) {
-    if (event.persisted && button) {
-      submitting = false;
-      button.disabled = false;
-      button.textContent = label;
+    if (event.persisted) {
+      release();
     }
   });
 })();
