@@ -1,4 +1,4 @@
-"""Spreadsheet exports (monthly scorecard, ticket lists), safe against formula injection.
+"""Spreadsheet exports (monthly scorecard, weekly bulletin, ticket lists), safe against formula injection.
 
 Citizens write the comments, so any cell could start with ``=``, ``+``, ``-`` or ``@`` and
 be run as a formula when a supervisor opens the file (OWASP "CSV injection"). Every text
@@ -23,7 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
 from sqlalchemy.orm import Session
 
-from surveys.index import UnitIndex
+from surveys.index import IndexChange, UnitIndex
 from surveys.models import Unit
 from surveys.triage import queue_query
 
@@ -34,6 +34,7 @@ TICKET_BATCH_SIZE = 500
 
 ONE_DECIMAL = "0.0"
 PERCENT_ONE_DECIMAL = "0.0%"
+SIGNED_ONE_DECIMAL = "+0.0;-0.0;0.0"
 INTEGER = "0"
 
 
@@ -93,16 +94,34 @@ INDEX_COLUMNS = (
 )
 
 
+#: The weekly bulletin's extra columns, after 民意指数: last period's index and the change.
+CHANGE_COLUMNS = (Column("上期指数", ONE_DECIMAL), Column("变化", SIGNED_ONE_DECIMAL))
+
+
+def _index_cells(r: UnitIndex) -> list[object]:
+    return [r.unit_name, r.index, r.raw_index, r.satisfaction_rate, r.rate_low, r.rate_high, r.responses]
+
+
 def index_workbook(rows: Sequence[UnitIndex], period: str) -> bytes:
     """The unit ranking as an .xlsx sheet (月考评); its first line states ``period``."""
     buffer = io.BytesIO()
-    _write_sheet(
-        buffer,
-        "民意指数",
-        INDEX_COLUMNS,
-        ([r.unit_name, r.index, r.raw_index, r.satisfaction_rate, r.rate_low, r.rate_high, r.responses] for r in rows),
-        preamble=[period],
-    )
+    _write_sheet(buffer, "民意指数", INDEX_COLUMNS, (_index_cells(r) for r in rows), preamble=[period])
+    return buffer.getvalue()
+
+
+def index_change_workbook(rows: Sequence[IndexChange], period: str) -> bytes:
+    """The ranking beside the previous period's index and the change (周通报); first line ``period``.
+
+    The columns are the scorecard's, with 上期指数 and 变化 after 民意指数, in the same formats.
+    """
+
+    def cells(row: IndexChange) -> list[object]:
+        current = _index_cells(row.current)
+        return [*current[:2], row.previous.index, row.change, *current[2:]]
+
+    columns = (*INDEX_COLUMNS[:2], *CHANGE_COLUMNS, *INDEX_COLUMNS[2:])
+    buffer = io.BytesIO()
+    _write_sheet(buffer, "民意指数", columns, (cells(r) for r in rows), preamble=[period])
     return buffer.getvalue()
 
 

@@ -8,9 +8,9 @@ average), so three happy citizens do not put a station on top of the ranking. Th
 satisfaction rate (满意率: 基本满意 or better) comes with a 95% Wilson interval.
 
 Periods are in the deployment's time zone: the dashboard's "last N days" start at a local
-midnight, the monthly scorecard (月考评) is a local calendar month and the trend buckets
-local calendar weeks (Monday to Sunday). Their bounds are computed here in Python and
-bound as UTC instants, so SQLite and PostgreSQL compare the same values (and a time zone
+midnight, the monthly scorecard (月考评) is a local calendar month, and the trend and the
+weekly bulletin (周通报) use local calendar weeks (Monday to Sunday). Their bounds are
+computed here in Python and bound as UTC instants, so SQLite and PostgreSQL compare the same values (and a time zone
 with daylight saving time gets its 23- and 25-hour days right).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,10 @@ from surveys.units import in_subtree
 PRIOR_WEIGHT = 20
 SATISFIED_MIN_RATING = 3
 Z_95 = 1.959964
+#: A unit is flagged when its index fell by at least this many points (of 100) from the previous period.
+DROP_ALERT_POINTS = 5.0
+#: ...and both periods have at least this many answers: below it one or two answers swing the index more.
+DROP_ALERT_MIN_RESPONSES = 10
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,22 @@ def _subtree_sums(
 
 
 def compute_unit_indices(
-    session: Session, units: Sequence[Unit], since: dt.datetime, until: dt.datetime
+    session: Session,
+    units: Sequence[Unit],
+    since: dt.datetime,
+    until: dt.datetime,
+    prior: float | None = None,
 ) -> list[UnitIndex]:
-    """Index of each of ``units`` over its whole subtree, shrunk toward the city mean."""
+    """Index of each of ``units`` over its whole subtree, shrunk toward ``prior``.
+
+    ``prior`` defaults to the period's city mean; a comparison of two periods passes one
+    target for both, so a unit's change is its own and not the city's.
+    """
     if not units:
         return []
     sums = _subtree_sums(session, units, since, until)
-    prior = city_mean(session, since, until)
+    if prior is None:
+        prior = city_mean(session, since, until)
     result = []
     for unit in units:
         count, score_total, satisfied = sums.get(unit.id, (0, 0.0, 0))
@@ -137,7 +150,73 @@ def recent_days(now: dt.datetime, days: int, tz: ZoneInfo) -> tuple[dt.datetime,
     return _local_midnight(today - dt.timedelta(days=days - 1), tz), now
 
 
-#: Months before this year are refused: no data, and their local midnights may not exist in UTC.
+def previous_days(since: dt.datetime, days: int, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until) of the ``days`` whole local days just before ``since`` (a local midnight).
+
+    The period a "last ``days`` days" window is compared with: as many calendar days, so a
+    drop alert compares like with like, bounded by local midnights as the window itself is.
+    """
+    first_day = since.astimezone(tz).date()
+    return _local_midnight(first_day - dt.timedelta(days=days), tz), since
+
+
+@dataclass(frozen=True)
+class IndexChange:
+    """One unit's index over a period and over the period before it."""
+
+    current: UnitIndex
+    previous: UnitIndex
+
+    @property
+    def change(self) -> float | None:
+        """Current minus previous index; ``None`` when either period has no answers."""
+        if self.current.index is None or self.previous.index is None:
+            return None
+        return self.current.index - self.previous.index
+
+
+def compare_with_previous(
+    session: Session,
+    units: Sequence[Unit],
+    current: Sequence[UnitIndex],
+    period: tuple[dt.datetime, dt.datetime],
+    previous_period: tuple[dt.datetime, dt.datetime],
+) -> list[IndexChange]:
+    """Each row of ``current`` (the units' figures over ``period``) beside the same unit's over ``previous_period``.
+
+    The caller has ``current`` already (its ranking). The previous figures are shrunk
+    toward the *current* period's city mean, the target ``current`` was shrunk toward:
+    with each period's own city mean, a unit whose answers did not change would still
+    "drop" when the rest of the city did. Two queries, whatever the number of units.
+    """
+    prior = city_mean(session, *period)
+    previous = compute_unit_indices(session, units, *previous_period, prior=prior)
+    by_unit = {row.unit_id: row for row in previous}
+    return [IndexChange(row, by_unit[row.unit_id]) for row in current]
+
+
+def index_drops(
+    changes: Iterable[IndexChange],
+    min_points: float = DROP_ALERT_POINTS,
+    min_responses: int = DROP_ALERT_MIN_RESPONSES,
+) -> list[IndexChange]:
+    """The units whose index fell by at least ``min_points``, the largest fall first.
+
+    Only units with at least ``min_responses`` answers in both periods count: with fewer,
+    a single unhappy citizen moves the index by more than the threshold (the shrinkage
+    toward the city mean damps this, but does not remove it).
+    """
+    drops = [
+        change
+        for change in changes
+        if change.change is not None
+        and change.change <= -min_points
+        and min(change.current.responses, change.previous.responses) >= min_responses
+    ]
+    return sorted(drops, key=lambda change: change.change or 0.0)
+
+
+#: Months (and bulletin weeks) before this year are refused: no data, and their local midnights may not exist in UTC.
 MIN_MONTH_YEAR = 2000
 _MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
@@ -204,6 +283,64 @@ def parse_month(text: str, now: dt.datetime, tz: ZoneInfo) -> Month:
     if month > month_of(now, tz):
         raise ValidationError("month", f"{month} 尚未开始，只能选择本月及以前的月份")
     return month
+
+
+_DATE_PATTERN = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """A calendar week, Monday to Sunday, in the deployment's time zone (the weekly bulletin's period)."""
+
+    monday: dt.date
+
+    def __str__(self) -> str:
+        return self.monday.isoformat()
+
+    @property
+    def sunday(self) -> dt.date:
+        """The week's last day."""
+        return self.monday + dt.timedelta(days=6)
+
+    @property
+    def previous(self) -> Week:
+        """The week before this one."""
+        return Week(self.monday - dt.timedelta(weeks=1))
+
+    def bounds(self, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        """[since, until) of the whole week as UTC instants."""
+        return _local_midnight(self.monday, tz), _local_midnight(self.monday + dt.timedelta(weeks=1), tz)
+
+
+def week_containing(day: dt.date) -> Week:
+    """The Monday-to-Sunday week that ``day`` falls in."""
+    return Week(day - dt.timedelta(days=day.weekday()))
+
+
+def last_complete_week(now: dt.datetime, tz: ZoneInfo) -> Week:
+    """The latest Monday-to-Sunday week in ``tz`` that has ended by ``now``."""
+    return week_containing(now.astimezone(tz).date()).previous
+
+
+def parse_week(text: str, now: dt.datetime, tz: ZoneInfo) -> Week:
+    """The week containing the date ``text`` names (``YYYY-MM-DD``); not later than the current week.
+
+    Any day of the week names it. As with months, the current week is allowed (its figures
+    run up to ``now``), and a later or malformed one is refused with a reason.
+    """
+    found = _DATE_PATTERN.fullmatch(text.strip())
+    try:
+        day = dt.date(int(found[1]), int(found[2]), int(found[3])) if found else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationError("week", "日期格式应为“年-月-日”，例如 2026-11-16")
+    if day.year < MIN_MONTH_YEAR:
+        raise ValidationError("week", f"日期不能早于 {MIN_MONTH_YEAR} 年")
+    week = week_containing(day)
+    if week > week_containing(now.astimezone(tz).date()):
+        raise ValidationError("week", f"{week.monday} 起的一周尚未开始，只能选择本周及以前的周")
+    return week
 
 
 @dataclass(frozen=True)

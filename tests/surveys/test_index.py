@@ -13,12 +13,22 @@ from sqlalchemy.orm import Session
 from surveys.answers import AnswerInput, submit_answer
 from surveys.errors import ValidationError
 from surveys.index import (
+    DROP_ALERT_MIN_RESPONSES,
+    DROP_ALERT_POINTS,
     PRIOR_WEIGHT,
+    IndexChange,
     Month,
+    UnitIndex,
+    Week,
+    compare_with_previous,
     compute_unit_indices,
     count_children,
+    index_drops,
     last_complete_month,
+    last_complete_week,
     parse_month,
+    parse_week,
+    previous_days,
     recent_days,
     weekly_trend,
     wilson_interval,
@@ -218,3 +228,138 @@ def test_count_children_counts_direct_children_only(session: Session, make_unit:
     for _ in range(3):
         make_unit(parent=branch)
     assert count_children(session, [city, branch, lone]) == {city.id: 2, branch.id: 3, lone.id: 0}
+
+
+def _figures(unit_id: int, responses: int, index: float | None) -> UnitIndex:
+    return UnitIndex(unit_id, f"单位{unit_id}", responses, index, index, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "is_flagged"),
+    [
+        ((DROP_ALERT_MIN_RESPONSES, 90.0), (DROP_ALERT_MIN_RESPONSES, 90.0 - DROP_ALERT_POINTS), True),
+        ((50, 90.0), (50, 60.0), True),
+        ((50, 90.0), (50, 90.0 - DROP_ALERT_POINTS + 0.1), False),  # a smaller fall
+        ((50, 60.0), (50, 90.0), False),  # a rise
+        ((DROP_ALERT_MIN_RESPONSES - 1, 90.0), (50, 60.0), False),  # too few answers before
+        ((50, 90.0), (DROP_ALERT_MIN_RESPONSES - 1, 60.0), False),  # too few answers now
+        ((0, None), (50, 60.0), False),  # no answers before: nothing to compare
+    ],
+)
+def test_index_drops_needs_the_threshold_and_enough_answers_in_both_periods(
+    previous: tuple[int, float | None], current: tuple[int, float | None], is_flagged: bool
+):
+    change = IndexChange(_figures(1, *current), _figures(1, *previous))
+    assert index_drops([change]) == ([change] if is_flagged else [])
+
+
+def test_index_drops_lists_the_largest_fall_first():
+    small = IndexChange(_figures(1, 30, 80.0), _figures(1, 30, 86.0))
+    large = IndexChange(_figures(2, 30, 60.0), _figures(2, 30, 90.0))
+    steady = IndexChange(_figures(3, 30, 90.0), _figures(3, 30, 90.0))
+    assert index_drops([small, steady, large]) == [large, small]
+    assert large.change == pytest.approx(-30.0)
+
+
+def test_previous_days_are_as_many_whole_local_days_just_before(now: dt.datetime):
+    since, _ = recent_days(now, 7, SHANGHAI)  # 2026-11-14 00:00 in Shanghai
+    assert previous_days(since, 7, SHANGHAI) == (dt.datetime(2026, 11, 6, 16, tzinfo=dt.UTC), since)
+
+
+def test_compare_with_previous_flags_a_units_own_fall_in_two_queries(
+    session: Session,
+    make_unit: Callable[..., Unit],
+    make_case: Callable[..., Case],
+    make_survey: Callable[..., Survey],
+    now: dt.datetime,
+):
+    city = make_unit()
+    falling, steady = make_unit(parent=city), make_unit(parent=city)
+    since, until = recent_days(now, 7, SHANGHAI)
+    before = previous_days(since, 7, SHANGHAI)
+    for unit, earlier, later in [(falling, 5, 2), (steady, 4, 4)]:
+        for answered_at, overall in [
+            (before[0] + dt.timedelta(days=2), earlier),
+            (until - dt.timedelta(hours=1), later),
+        ]:
+            for _ in range(DROP_ALERT_MIN_RESPONSES):
+                survey = make_survey(case=make_case(unit=unit), expires_at=answered_at + dt.timedelta(days=1))
+                submit_answer(session, survey, AnswerInput(overall=overall), Channel.WEB, answered_at)
+    current = compute_unit_indices(session, [falling, steady], since, until)
+    statements: list[str] = []
+    engine = session.get_bind().engine
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        changes = compare_with_previous(session, [falling, steady], current, (since, until), before)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 2  # the subtree sums and the city mean, for every unit at once
+    assert [c.previous.responses for c in changes] == [DROP_ALERT_MIN_RESPONSES] * 2
+    assert [c.previous.raw_index for c in changes] == [pytest.approx(100.0), pytest.approx(75.0)]
+    # Both periods are shrunk toward this period's city mean: the steady unit did not drop
+    # although the city did, and the falling unit's change is its own.
+    assert changes[1].change == pytest.approx(0.0)
+    assert changes[0].change == pytest.approx(
+        (25 - 100) * DROP_ALERT_MIN_RESPONSES / (DROP_ALERT_MIN_RESPONSES + PRIOR_WEIGHT)
+    )
+    [drop] = index_drops(changes)
+    assert drop.current.unit_id == falling.id
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC), dt.date(2026, 11, 9)),  # Friday
+        (dt.datetime(2026, 11, 15, 15, 59, tzinfo=dt.UTC), dt.date(2026, 11, 2)),  # Sunday 23:59 in Shanghai
+        (dt.datetime(2026, 11, 15, 16, 0, tzinfo=dt.UTC), dt.date(2026, 11, 9)),  # Monday 00:00 in Shanghai
+    ],
+)
+def test_last_complete_week_is_local(now: dt.datetime, expected: dt.date):
+    week = last_complete_week(now, SHANGHAI)
+    assert (week.monday, week.sunday) == (expected, expected + dt.timedelta(days=6))
+
+
+def test_week_bounds_are_local_midnights():
+    assert Week(dt.date(2026, 11, 9)).bounds(SHANGHAI) == (
+        dt.datetime(2026, 11, 8, 16, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 15, 16, tzinfo=dt.UTC),
+    )
+    assert Week(dt.date(2026, 11, 9)).previous == Week(dt.date(2026, 11, 2))
+
+
+@pytest.mark.parametrize(
+    ("text", "monday"),
+    [
+        ("2026-11-09", "2026-11-09"),
+        (" 2026-11-15 ", "2026-11-09"),
+        ("2026-11-22", "2026-11-16"),
+        ("2000-01-01", "1999-12-27"),
+    ],
+)
+def test_parse_week_accepts_any_day_of_this_week_or_earlier(text: str, monday: str, now: dt.datetime):
+    assert str(parse_week(text, now, SHANGHAI)) == monday
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-11-31", "格式"),
+        ("2026-11-1", "格式"),
+        ("2026/11/16", "格式"),
+        ("2026-11", "格式"),
+        ("２０２６-１１-１６", "格式"),
+        ("", "格式"),
+        ("2026-11-23", "尚未开始"),
+        ("9999-12-31", "尚未开始"),
+        ("1999-12-31", "不能早于"),
+    ],
+)
+def test_parse_week_refuses_malformed_and_future_weeks(text: str, reason: str, now: dt.datetime):
+    with pytest.raises(ValidationError) as refused:
+        parse_week(text, now, SHANGHAI)
+    assert refused.value.field == "week"
+    assert reason in refused.value.reason

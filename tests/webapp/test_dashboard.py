@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from surveys.answers import AnswerInput, submit_answer
+from surveys.index import DROP_ALERT_MIN_RESPONSES
 from surveys.models import Case, Channel, Role, Survey, Ticket, Unit, User
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
@@ -60,7 +61,7 @@ def test_supervisor_cannot_leave_their_subtree(
     assert client.get(f"/dashboard/?unit={tree.east_station.id}").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/export.xlsx"])
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/export.xlsx", "/dashboard/bulletin.xlsx"])
 @pytest.mark.parametrize("unit", ["99999999999999999999", "2147483648", "0", "-1", "abc", "１２", "1e3"])
 def test_a_unit_argument_that_is_no_id_is_an_unknown_unit(
     client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], path: str, unit: str
@@ -196,3 +197,74 @@ def test_last_days_are_whole_local_days(
     page = client.get("/dashboard/?days=7").get_data(as_text=True)
     assert re.search(r'有效评价</span><span class="value">1<', page)
     assert "2026-11-14 至 2026-11-20" in page
+
+
+@pytest.fixture
+def answers_at(
+    session: Session, make_case: Callable[..., Case], make_survey: Callable[..., Survey]
+) -> Callable[[Unit, dt.datetime, int, int], None]:
+    """``answers_at(unit, answered_at, overall, count)``: ``count`` answers rated ``overall``."""
+
+    def factory(unit: Unit, answered_at: dt.datetime, overall: int, count: int) -> None:
+        for _ in range(count):
+            survey = make_survey(case=make_case(unit=unit), expires_at=answered_at + dt.timedelta(days=1))
+            submit_answer(session, survey, AnswerInput(overall=overall), Channel.WEB, answered_at)
+
+    return factory
+
+
+def _alerts(page: str) -> str:
+    found = re.search(r'<section class="card alerts".*?</section>', page, flags=re.DOTALL)
+    return found[0] if found else ""
+
+
+def test_dashboard_alerts_children_whose_index_dropped(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    answers_at: Callable[[Unit, dt.datetime, int, int], None],
+):
+    # now is 2026-11-20 14:00 in Shanghai: 近 7 天 are 11-14 to 11-20, the period before 11-07 to 11-13
+    before, recent = dt.datetime(2026, 11, 10, 4, tzinfo=dt.UTC), dt.datetime(2026, 11, 18, 4, tzinfo=dt.UTC)
+    answers_at(tree.east_station, before, 5, DROP_ALERT_MIN_RESPONSES)
+    answers_at(tree.east_station, recent, 2, DROP_ALERT_MIN_RESPONSES)  # the east branch falls
+    answers_at(tree.west_station, before, 5, DROP_ALERT_MIN_RESPONSES)
+    answers_at(tree.west_station, recent, 5, DROP_ALERT_MIN_RESPONSES)  # the west branch holds
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    alerts = _alerts(client.get("/dashboard/?days=7").get_data(as_text=True))
+    assert "指数下降提醒" in alerts
+    assert f'<a href="/dashboard/?unit={tree.east.id}&amp;days=7">越城分局</a>：' in alerts
+    # both periods shrunk toward this period's city mean, (25·10 + 100·10) / 20 = 62.5
+    assert "：75.0 → 50.0（-25.0）" in alerts
+    assert "柯桥分局" not in alerts
+    assert "2026-11-07 至 2026-11-13" in alerts
+    assert f"至少有 {DROP_ALERT_MIN_RESPONSES} 条评价" in alerts
+    # over 30 days both halves of the east branch's answers are in the current period: no drop
+    assert _alerts(client.get("/dashboard/?days=30").get_data(as_text=True)) == ""
+
+
+def test_a_drop_on_few_answers_is_not_alerted(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    answers_at: Callable[[Unit, dt.datetime, int, int], None],
+):
+    answers_at(tree.east_station, dt.datetime(2026, 11, 10, 4, tzinfo=dt.UTC), 5, DROP_ALERT_MIN_RESPONSES)
+    answers_at(tree.east_station, dt.datetime(2026, 11, 18, 4, tzinfo=dt.UTC), 1, DROP_ALERT_MIN_RESPONSES - 1)
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    page = client.get("/dashboard/?days=7").get_data(as_text=True)
+    assert "越城分局" in page
+    assert "指数下降提醒" not in page
+
+
+def test_dashboard_offers_both_exports(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    page = client.get(f"/dashboard/?unit={tree.east.id}").get_data(as_text=True)
+    assert 'action="/dashboard/export.xlsx"' in page
+    assert 'name="month" value="2026-10"' in page
+    assert 'action="/dashboard/bulletin.xlsx"' in page
+    assert 'name="week" value="2026-11-09" max="2026-11-20"' in page  # the last complete week

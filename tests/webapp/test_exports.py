@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from surveys.answers import AnswerInput, submit_answer
 from surveys.exports import TICKET_BATCH_SIZE, safe_text
+from surveys.index import PRIOR_WEIGHT
 from surveys.models import Case, Channel, Response, Role, Survey, Ticket, Unit, User
 from surveys.models.tickets import TicketPriority
 from surveys.planning import new_token
@@ -244,3 +245,77 @@ def test_ticket_export_has_every_open_ticket(
     assert len(rows) - 1 == count
     assert len({row[0] for row in rows[1:]}) == count
     assert yield_per == [TICKET_BATCH_SIZE]  # read in batches, never all rows at once
+
+
+def test_weekly_bulletin_is_the_last_local_week_beside_the_week_before(
+    client: FlaskClient,
+    auth: AuthActions,
+    make_unit: Callable[..., Unit],
+    make_user: Callable[..., User],
+    answer_at: Callable[[Unit, dt.datetime, int], None],
+):
+    # now is Friday 2026-11-20 in Shanghai: the last complete week is 11-09 to 11-15
+    city = make_unit(name="市局")
+    falling, rising = make_unit(parent=city, name="府山派出所"), make_unit(parent=city, name="柯岩派出所")
+    answer_at(falling, dt.datetime(2026, 11, 8, 15, 0, tzinfo=dt.UTC), 5)  # Sunday 23:00 in Shanghai: week before
+    answer_at(falling, dt.datetime(2026, 11, 8, 17, 0, tzinfo=dt.UTC), 1)  # Monday 01:00 in Shanghai: the week
+    answer_at(rising, dt.datetime(2026, 11, 3, 4, 0, tzinfo=dt.UTC), 3)
+    answer_at(rising, dt.datetime(2026, 11, 15, 4, 0, tzinfo=dt.UTC), 5)
+    answer_at(rising, dt.datetime(2026, 11, 18, 4, 0, tzinfo=dt.UTC), 1)  # this week: not in the bulletin
+    auth.login(make_user(Role.SUPERVISOR, city).username)
+    response = client.get("/dashboard/bulletin.xlsx")
+    assert response.status_code == 200
+    assert "filename=minyi-bulletin-" in response.headers["Content-Disposition"]
+    assert "-2026-11-09.xlsx" in response.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == (
+        "市局 民意指数周通报：统计期间 2026-11-09 至 2026-11-15（Asia/Shanghai 时间），上期为 2026-11-02 至 2026-11-08"
+    )
+    assert rows[1] == ("单位", "民意指数", "上期指数", "变化", "原始均分", "满意率", "95%下限", "95%上限", "评价数")
+    assert [r[0] for r in rows[2:]] == ["市局", "柯岩派出所", "府山派出所"]  # ranked by this week's index
+    prior = 50.0  # this week's city mean, the shrinkage target of both weeks
+    city_row, rising_row, falling_row = rows[2:]
+    assert falling_row[8] == 1
+    assert falling_row[4] == pytest.approx(0.0)
+    assert falling_row[1] == pytest.approx(PRIOR_WEIGHT * prior / (1 + PRIOR_WEIGHT))
+    assert falling_row[2] == pytest.approx((100 + PRIOR_WEIGHT * prior) / (1 + PRIOR_WEIGHT))
+    assert falling_row[3] == pytest.approx(-100 / (1 + PRIOR_WEIGHT))
+    assert rising_row[3] == pytest.approx(50 / (1 + PRIOR_WEIGHT))
+    assert city_row[8] == 2
+    assert [cell.number_format for cell in sheet[3]] == [
+        "General", "0.0", "0.0", "+0.0;-0.0;0.0", "0.0", "0.0%", "0.0%", "0.0%", "0",
+    ]  # fmt: skip
+
+
+def test_the_current_weeks_bulletin_says_it_is_not_over(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    response = client.get(f"/dashboard/bulletin.xlsx?unit={tree.east.id}&week=2026-11-22")
+    assert response.status_code == 200
+    first_line = str(_sheet_rows(response.data)[0][0])
+    assert "2026-11-16 至 2026-11-22" in first_line
+    assert "本周尚未结束，数据截至 2026-11-20 14:00" in first_line
+
+
+@pytest.mark.parametrize(
+    ("week", "reason"),
+    [("2026-11-31", "日期格式"), ("2026/11/16", "日期格式"), ("2026-11-23", "尚未开始"), ("1999-12-31", "不能早于")],
+)
+def test_a_bad_bulletin_week_is_refused_in_chinese(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], week: str, reason: str
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    response = client.get("/dashboard/bulletin.xlsx", query_string={"week": week})
+    assert response.status_code == 400
+    assert reason in response.get_data(as_text=True)
+
+
+def test_bulletin_stays_in_the_users_subtree(
+    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User]
+):
+    auth.login(make_user(Role.SUPERVISOR, tree.east).username)
+    assert client.get(f"/dashboard/bulletin.xlsx?unit={tree.west.id}").status_code == 404
+    auth.login(make_user(Role.HANDLER, tree.city).username)
+    assert client.get("/dashboard/bulletin.xlsx").status_code == 403

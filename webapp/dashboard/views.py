@@ -11,15 +11,23 @@ from flask import Blueprint, current_app, render_template, request, send_file
 from werkzeug.wrappers import Response
 
 from surveys.errors import ValidationError
-from surveys.exports import XLSX_MIMETYPE, index_workbook
+from surveys.exports import XLSX_MIMETYPE, index_change_workbook, index_workbook
 from surveys.index import (
+    DROP_ALERT_MIN_RESPONSES,
+    DROP_ALERT_POINTS,
     Month,
     UnitIndex,
+    Week,
+    compare_with_previous,
     compute_unit_indices,
     count_children,
+    index_drops,
     last_complete_month,
+    last_complete_week,
     month_of,
     parse_month,
+    parse_week,
+    previous_days,
     recent_days,
     weekly_trend,
 )
@@ -90,6 +98,16 @@ def _selected_month(now: dt.datetime) -> Month:
         raise StaffError(400, exc.reason) from exc
 
 
+def _selected_week(now: dt.datetime) -> Week:
+    raw = request.args.get("week", "").strip()
+    if not raw:
+        return last_complete_week(now, _tz())
+    try:
+        return parse_week(raw, now, _tz())
+    except ValidationError as exc:
+        raise StaffError(400, exc.reason) from exc
+
+
 def _ranked_children(selection: Selection) -> tuple[UnitIndex, list[UnitIndex], list[Unit]]:
     children = child_units(get_session(), selection.unit)
     rows = compute_unit_indices(get_session(), [selection.unit, *children], selection.since, selection.until)
@@ -101,6 +119,13 @@ def _local(value: dt.datetime, fmt: str = "%Y-%m-%d") -> str:
     return value.astimezone(_tz()).strftime(fmt)
 
 
+def _xlsx_download(data: bytes, name: str) -> Response:
+    """``data`` as an .xlsx attachment named ``name``, never cached (it holds figures of the user's scope)."""
+    download = send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
+    download.headers["Cache-Control"] = "no-store"
+    return download
+
+
 @bp.get("/")
 @roles_required(Role.SUPERVISOR, Role.ADMIN)
 def index() -> str:
@@ -109,6 +134,8 @@ def index() -> str:
     unit, days, now = _selected_unit(), _selected_days(), clock_now()
     selection = Selection(unit, *recent_days(now, days, _tz()))
     total, ranked, children = _ranked_children(selection)
+    previous = previous_days(selection.since, days, _tz())
+    drops = index_drops(compare_with_previous(session, children, ranked, (selection.since, selection.until), previous))
     scope = current_staff().scope_unit
     breadcrumbs = []
     node: Unit | None = selection.unit
@@ -122,9 +149,15 @@ def index() -> str:
         rows=ranked,
         days=days,
         period_dates=(_local(selection.since), _local(selection.until)),
+        drops=drops,
+        previous_dates=(_local(previous[0]), _local(previous[1] - dt.timedelta(days=1))),
+        drop_points=DROP_ALERT_POINTS,
+        drop_min_responses=DROP_ALERT_MIN_RESPONSES,
         periods=PERIOD_DAYS,
         export_month=last_complete_month(now, _tz()),
         current_month=month_of(now, _tz()),
+        bulletin_week=last_complete_week(now, _tz()),
+        today=_local(now),
         breadcrumbs=breadcrumbs,
         open_tickets=count_open_tickets(session, selection.unit),
         child_counts=count_children(session, children),
@@ -152,11 +185,29 @@ def export() -> Response:
     )
     if until < month_end:
         period += f"，本月尚未结束，数据截至 {_local(until, '%Y-%m-%d %H:%M')}"
-    download = send_file(
-        io.BytesIO(index_workbook([total, *ranked], period)),
-        mimetype=XLSX_MIMETYPE,
-        as_attachment=True,
-        download_name=f"minyi-index-{unit.code}-{month}.xlsx",
+    return _xlsx_download(index_workbook([total, *ranked], period), f"minyi-index-{unit.code}-{month}.xlsx")
+
+
+@bp.get("/bulletin.xlsx")
+@roles_required(Role.SUPERVISOR, Role.ADMIN)
+def bulletin() -> Response:
+    """The ranking of one Monday-to-Sunday week beside the week before (周通报); default: the last complete week.
+
+    ``week`` is any date of the week. The current week may be exported before it ends; its
+    figures then run up to now, and the sheet says so.
+    """
+    unit, now = _selected_unit(), clock_now()
+    week = _selected_week(now)
+    since, week_end = week.bounds(_tz())
+    until = min(week_end, now)
+    total, ranked, children = _ranked_children(Selection(unit, since, until))
+    rows = compare_with_previous(
+        get_session(), [unit, *children], [total, *ranked], (since, until), week.previous.bounds(_tz())
     )
-    download.headers["Cache-Control"] = "no-store"
-    return download
+    period = (
+        f"{unit.name} 民意指数周通报：统计期间 {week.monday} 至 {week.sunday}（{_tz().key} 时间），"
+        f"上期为 {week.previous.monday} 至 {week.previous.sunday}"
+    )
+    if until < week_end:
+        period += f"，本周尚未结束，数据截至 {_local(until, '%Y-%m-%d %H:%M')}"
+    return _xlsx_download(index_change_workbook(rows, period), f"minyi-bulletin-{unit.code}-{week}.xlsx")
