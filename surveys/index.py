@@ -361,8 +361,7 @@ def weekly_trend(session: Session, unit: Unit, until: dt.datetime, tz: ZoneInfo,
     cross a daylight-saving change still start at a local midnight). A week without
     answers has no index (``None``), which is not an index of 0.
     """
-    local_today = until.astimezone(tz).date()
-    this_monday = local_today - dt.timedelta(days=local_today.weekday())
+    this_monday = week_containing(until.astimezone(tz).date()).monday
     starts = [_local_midnight(this_monday - dt.timedelta(weeks=offset), tz) for offset in range(weeks - 1, -1, -1)]
     whens = [(Response.submitted_at < start, index) for index, start in enumerate(starts[1:])]
     week_of: ColumnElement[int] = case(*whens, else_=len(starts) - 1) if whens else literal(0)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from surveys.errors import ValidationError
-from surveys.exports import XLSX_MIMETYPE, index_change_workbook, index_workbook
+from surveys.exports import index_change_workbook, index_workbook
 from surveys.index import (
     DROP_ALERT_MIN_RESPONSES,
     DROP_ALERT_POINTS,
@@ -37,10 +39,13 @@ from surveys.triage import count_open_tickets
 from surveys.units import child_units
 from webapp.clock import now as clock_now
 from webapp.db import get_session
+from webapp.downloads import xlsx_attachment
 from webapp.errors import StaffError
 from webapp.security import current_staff, roles_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+#: An export period: a calendar month or a Monday-to-Sunday week.
+P = TypeVar("P", Month, Week)
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -88,22 +93,13 @@ def _selected_days() -> int:
     return int(raw)
 
 
-def _selected_month(now: dt.datetime) -> Month:
-    raw = request.args.get("month", "").strip()
+def _selected_period(name: str, parse: Callable[[str, dt.datetime, ZoneInfo], P], default: P, now: dt.datetime) -> P:
+    """The export period the ``name`` argument gives (``default`` when absent); 400 with the parser's reason."""
+    raw = request.args.get(name, "").strip()
     if not raw:
-        return last_complete_month(now, _tz())
+        return default
     try:
-        return parse_month(raw, now, _tz())
-    except ValidationError as exc:
-        raise StaffError(400, exc.reason) from exc
-
-
-def _selected_week(now: dt.datetime) -> Week:
-    raw = request.args.get("week", "").strip()
-    if not raw:
-        return last_complete_week(now, _tz())
-    try:
-        return parse_week(raw, now, _tz())
+        return parse(raw, now, _tz())
     except ValidationError as exc:
         raise StaffError(400, exc.reason) from exc
 
@@ -117,13 +113,6 @@ def _ranked_children(selection: Selection) -> tuple[UnitIndex, list[UnitIndex], 
 
 def _local(value: dt.datetime, fmt: str = "%Y-%m-%d") -> str:
     return value.astimezone(_tz()).strftime(fmt)
-
-
-def _xlsx_download(data: bytes, name: str) -> Response:
-    """``data`` as an .xlsx attachment named ``name``, never cached (it holds figures of the user's scope)."""
-    download = send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
-    download.headers["Cache-Control"] = "no-store"
-    return download
 
 
 @bp.get("/")
@@ -175,7 +164,7 @@ def export() -> Response:
     before it ends; its figures then run up to now, and the sheet says so.
     """
     unit, now = _selected_unit(), clock_now()
-    month = _selected_month(now)
+    month = _selected_period("month", parse_month, last_complete_month(now, _tz()), now)
     since, month_end = month.bounds(_tz())
     until = min(month_end, now)
     total, ranked, _ = _ranked_children(Selection(unit, since, until))
@@ -185,7 +174,9 @@ def export() -> Response:
     )
     if until < month_end:
         period += f"，本月尚未结束，数据截至 {_local(until, '%Y-%m-%d %H:%M')}"
-    return _xlsx_download(index_workbook([total, *ranked], period), f"minyi-index-{unit.code}-{month}.xlsx")
+    return xlsx_attachment(
+        io.BytesIO(index_workbook([total, *ranked], period)), f"minyi-index-{unit.code}-{month}.xlsx"
+    )
 
 
 @bp.get("/bulletin.xlsx")
@@ -197,7 +188,7 @@ def bulletin() -> Response:
     figures then run up to now, and the sheet says so.
     """
     unit, now = _selected_unit(), clock_now()
-    week = _selected_week(now)
+    week = _selected_period("week", parse_week, last_complete_week(now, _tz()), now)
     since, week_end = week.bounds(_tz())
     until = min(week_end, now)
     total, ranked, children = _ranked_children(Selection(unit, since, until))
@@ -210,4 +201,4 @@ def bulletin() -> Response:
     )
     if until < week_end:
         period += f"，本周尚未结束，数据截至 {_local(until, '%Y-%m-%d %H:%M')}"
-    return _xlsx_download(index_change_workbook(rows, period), f"minyi-bulletin-{unit.code}-{week}.xlsx")
+    return xlsx_attachment(io.BytesIO(index_change_workbook(rows, period)), f"minyi-bulletin-{unit.code}-{week}.xlsx")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from surveys.errors import InvalidTransitionError, ValidationError
-from surveys.exports import XLSX_MIMETYPE, write_tickets_workbook
+from surveys.exports import write_tickets_workbook
 from surveys.models import Role, Ticket, is_purged_phone
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
@@ -25,6 +25,7 @@ from surveys.triage import (
 )
 from webapp.clock import now as clock_now
 from webapp.db import get_session
+from webapp.downloads import xlsx_attachment
 from webapp.errors import StaffError
 from webapp.security import current_staff, roles_required
 from webapp.triage.forms import PRIORITY_LABELS, STATUS_LABELS, CategoryForm, NoteForm, RevealPhoneForm, StatusForm
@@ -104,7 +105,7 @@ def export() -> Response:
     the finished file are held in memory; the file is closed (and so deleted) when the
     response is.
     """
-    spool = tempfile.TemporaryFile()  # noqa: SIM115  (send_file closes it with the response)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115  (the response closes it)
     try:
         write_tickets_workbook(
             get_session(), current_staff().scope_unit, current_app.config["MINYI_SETTINGS"].timezone, spool
@@ -113,9 +114,7 @@ def export() -> Response:
         spool.close()
         raise
     spool.seek(0)
-    download = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name="minyi-tickets.xlsx")
-    download.headers["Cache-Control"] = "no-store"  # citizens' comments
-    return download
+    return xlsx_attachment(spool, "minyi-tickets.xlsx")
 
 
 @bp.get("/<int:ticket_id>")
