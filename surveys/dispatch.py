@@ -277,7 +277,7 @@ def dispatch_due_surveys(
     def outside_quiet_hours(job: SurveySend, elapsed: dt.timedelta) -> bool:
         return not job.policy.in_quiet_hours(now + elapsed)
 
-    send_claimed(provider, batch, record, CLAIM_LEASE, clock, may_send=outside_quiet_hours)
+    send_claimed(provider, batch, record, CLAIM_LEASE, outside_quiet_hours, clock)
     if batch:
         log.info("dispatch: %s", report)
     return report

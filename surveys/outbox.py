@@ -218,7 +218,7 @@ def send_queued_messages(
     def outside_quiet_hours(job: QueuedSend, elapsed: dt.timedelta) -> bool:
         return job.may_send_at(now + elapsed)
 
-    send_claimed(provider, batch, record, CLAIM_LEASE, clock, may_send=outside_quiet_hours)
+    send_claimed(provider, batch, record, CLAIM_LEASE, outside_quiet_hours, clock)
     if batch or report.postponed:
         log.info("outbox: %s", report)
     return report

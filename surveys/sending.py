@@ -110,17 +110,13 @@ Outcome = Sent | Refused | Lost | Released
 JobT = TypeVar("JobT", bound=SendJob)
 
 
-def _always(_job: object, _elapsed: dt.timedelta) -> bool:
-    return True
-
-
 def send_claimed(
     provider: SmsProvider,
     jobs: Sequence[JobT],
     record: Callable[[JobT, Outcome, dt.timedelta], None],
     lease: dt.timedelta,
+    may_send: Callable[[JobT, dt.timedelta], bool],
     clock: Clock = REAL_CLOCK,
-    may_send: Callable[[JobT, dt.timedelta], bool] = _always,
 ) -> None:
     """Send ``jobs`` in order at their slots; ``record(job, outcome, elapsed)`` after each.
 
