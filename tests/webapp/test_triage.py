@@ -129,16 +129,63 @@ def test_full_phone_is_shown_only_on_request_and_audited(
     assert (entry.actor_id, entry.action, entry.target_id) == (city_handler.id, "phone.reveal", ticket.id)
 
 
-def test_supervisor_cannot_reveal_phone(
+@pytest.fixture
+def city_supervisor(auth: AuthActions, tree: Tree, make_user: Callable[..., User]) -> User:
+    """A supervisor of the whole city, logged in."""
+    supervisor = make_user(Role.SUPERVISOR, tree.city)
+    auth.login(supervisor.username)
+    return supervisor
+
+
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("status", {"status-status": "assigned", "status-note": "我来推进"}),
+        ("category", {"category-category": "办案效率"}),
+        ("phone", {}),
+    ],
+)
+def test_a_supervisor_cannot_work_a_ticket(
     client: FlaskClient,
-    auth: AuthActions,
+    session: Session,
     tree: Tree,
-    make_user: Callable[..., User],
     make_ticket: Callable[..., Ticket],
+    city_supervisor: User,
+    action: str,
+    form: dict[str, str],
 ):
     ticket = make_ticket(tree.east_station)
-    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
-    assert client.post(f"/triage/{ticket.id}/phone").status_code == 403
+    before = (ticket.status, ticket.category)
+    assert client.post(f"/triage/{ticket.id}/{action}", data=form).status_code == 403
+    session.expire_all()
+    assert (ticket.status, ticket.category) == before
+    assert session.scalars(select(AuditEntry)).all() == []
+
+
+def test_a_supervisor_sees_the_ticket_and_leaves_a_note_but_no_call_back(
+    client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_supervisor: User
+):
+    ticket = make_ticket(tree.east_station)
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "督办意见" in page
+    for handler_only in ("/status", "/category", "/phone", 'value="callback"'):
+        assert handler_only not in page
+    callback = client.post(f"/triage/{ticket.id}/note", data={"note-kind": "callback", "note-note": "已回访"})
+    assert callback.status_code == 400
+    note = client.post(f"/triage/{ticket.id}/note", data={"note-kind": "note", "note-note": "请三日内办结"})
+    assert note.status_code == 302
+    notes = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()
+    assert [(e.kind, e.note, e.actor_id) for e in notes if e.kind in {"note", "callback"}] == [
+        ("note", "请三日内办结", city_supervisor.id)
+    ]
+
+
+def test_a_handler_sees_every_action(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    page = client.get(f"/triage/{make_ticket(tree.east_station).id}").get_data(as_text=True)
+    for action in ("/status", "/category", "/phone", 'value="callback"'):
+        assert action in page
 
 
 def test_a_status_change_starts_from_the_stored_status_not_the_one_the_page_showed(

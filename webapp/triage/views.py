@@ -32,8 +32,10 @@ from webapp.triage.forms import PRIORITY_LABELS, STATUS_LABELS, CategoryForm, No
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 STAFF = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
-#: Who may see a citizen's full number: the people who call back.
-PHONE_ROLES = (Role.HANDLER, Role.ADMIN)
+#: Who works a ticket (moves it on, corrects its category, records the call-back) and so
+#: may see the citizen's full number. Supervisors follow the queue and leave notes (督办
+#: instructions), but the ticket's state and its training label stay the handlers'.
+WORKING_ROLES = (Role.HANDLER, Role.ADMIN)
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -44,6 +46,9 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
 
 
 def _forms(ticket: Ticket) -> dict[str, object]:
+    note_form = NoteForm(prefix="note")
+    if not _works_tickets():
+        note_form.kind.choices = [SelectChoice("note", "备注")]  # no number, so no call-back
     status_form = StatusForm(prefix="status")
     status_form.status.choices = [
         SelectChoice(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[ticket.status])
@@ -52,10 +57,14 @@ def _forms(ticket: Ticket) -> dict[str, object]:
     category_form.category.choices = _category_choices(ticket.category, current_taxonomy(get_session()).names)
     return {
         "status_form": status_form,
-        "note_form": NoteForm(prefix="note"),
+        "note_form": note_form,
         "category_form": category_form,
         "phone_form": RevealPhoneForm(prefix="phone"),
     }
+
+
+def _works_tickets() -> bool:
+    return current_staff().role in WORKING_ROLES
 
 
 def _category_choices(current: str | None, names: Sequence[str]) -> list[SelectChoice]:
@@ -79,8 +88,8 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
         labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
         full_phone=full_phone,
-        can_reveal_phone=current_staff().role in PHONE_ROLES
-        and not is_purged_phone(ticket.response.survey.contact.phone_e164),
+        works_tickets=_works_tickets(),
+        can_reveal_phone=_works_tickets() and not is_purged_phone(ticket.response.survey.contact.phone_e164),
         **context,
     )
     return page, status
@@ -139,7 +148,7 @@ def _apply(ticket: Ticket, action: str, run: Callable[[], object]) -> Response |
 
 
 @bp.post("/<int:ticket_id>/status")
-@roles_required(*STAFF)
+@roles_required(*WORKING_ROLES)
 def change_status(ticket_id: int) -> Response | tuple[str, int]:
     """Move the ticket to its next state."""
     found = _ticket_or_404(ticket_id)
@@ -162,7 +171,8 @@ def change_status(ticket_id: int) -> Response | tuple[str, int]:
 def add_note(ticket_id: int) -> Response | tuple[str, int]:
     """Add a note or a call-back record."""
     found = _ticket_or_404(ticket_id)
-    form = NoteForm(prefix="note")
+    form = _forms(found)["note_form"]
+    assert isinstance(form, NoteForm)  # noqa: S101  (narrowing for the type checker)
     if not form.validate_on_submit():
         return _render(found, status=400, note_form=form)
     return _apply(
@@ -175,7 +185,7 @@ def add_note(ticket_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/<int:ticket_id>/category")
-@roles_required(*STAFF)
+@roles_required(*WORKING_ROLES)
 def change_category(ticket_id: int) -> Response | tuple[str, int]:
     """Correct the problem category (a training label for the category model)."""
     found = _ticket_or_404(ticket_id)
@@ -198,7 +208,7 @@ def change_category(ticket_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/<int:ticket_id>/phone")
-@roles_required(*PHONE_ROLES)
+@roles_required(*WORKING_ROLES)
 def reveal_phone(ticket_id: int) -> tuple[str, int]:
     """Show the full number for a call-back; the reveal is audited."""
     found = _ticket_or_404(ticket_id)
