@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
+    # Failed logins per account, from any client (webapp.auth.views).
+    "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",
     "SURVEY_RATE_LIMIT": "60 per minute",
     # Lookups of unknown tokens only: guessing stalls, citizens behind one carrier IP do not.
     "SURVEY_MISS_RATE_LIMIT": "10 per minute;60 per hour",

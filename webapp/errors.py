@@ -11,8 +11,11 @@ the reason; anything else gets the page's standard wording for its status.
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -67,6 +70,13 @@ def _by_audience(exc: HTTPException) -> ResponseReturnValue | HTTPException:
     return staff_error_page(exc)
 
 
+def _rate_limited(exc: RateLimitExceeded) -> str:
+    """Why (the limit's own reason, if it has one) and how long to wait: its window."""
+    reason = exc.limit.error_message if isinstance(exc.limit.error_message, str) else "操作太频繁"
+    minutes = max(1, math.ceil(exc.limit.limit.get_expiry() / 60))
+    return f"{reason}，请 {minutes} 分钟后再试。"
+
+
 def staff_error_page(exc: HTTPException) -> ResponseReturnValue | HTTPException:
     """The Chinese staff page for a client error (4xx); server errors keep Flask's response.
 
@@ -81,6 +91,8 @@ def staff_error_page(exc: HTTPException) -> ResponseReturnValue | HTTPException:
         message = exc.reason
     elif isinstance(exc, CSRFError):
         message = CSRF_EXPIRED
+    elif isinstance(exc, RateLimitExceeded):
+        message = _rate_limited(exc)
     headers = dict(exc.get_headers())  # Allow, for a 405
     headers.pop("Content-Type", None)
     return render_template("errors/staff.html", code=code, title=title, message=message), code, headers

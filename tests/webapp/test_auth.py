@@ -163,3 +163,63 @@ def test_login_without_csrf_token_is_refused(csrf_client: FlaskClient, make_user
     user = make_user()
     response = csrf_client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
     assert response.status_code == 400
+
+
+@pytest.fixture
+def throttled_client(session_factory: sessionmaker[Session], settings: Settings) -> FlaskClient:
+    """A client of the app with its login limits on and small."""
+    from webapp import create_app
+
+    app: Flask = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SESSION_FACTORY": session_factory,
+            "MINYI_SETTINGS": settings,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_RATE_LIMIT": "3 per minute",
+            "LOGIN_ACCOUNT_RATE_LIMIT": "2 per 15 minutes",
+            "CLOCK": lambda: NOW,
+        }
+    )
+    return app.test_client()
+
+
+def _login_from(client: FlaskClient, address: str, username: str, password: str) -> tuple[int, str]:
+    response = client.post(
+        "/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_logins_are_throttled_per_client(throttled_client: FlaskClient):
+    for n in range(3):
+        assert _login_from(throttled_client, "10.0.0.1", f"nobody{n}", "wrong-password")[0] == 200
+    status, page = _login_from(throttled_client, "10.0.0.1", "nobody9", "wrong-password")
+    assert status == 429
+    assert "操作太频繁，请 1 分钟后再试" in page
+    assert _login_from(throttled_client, "10.0.0.2", "nobody9", "wrong-password")[0] == 200
+
+
+def test_failed_logins_lock_the_account_whichever_client_sends_them(
+    throttled_client: FlaskClient, make_user: Callable[..., User], caplog: pytest.LogCaptureFixture
+):
+    target, bystander = make_user(), make_user()
+    for address in ("10.0.0.1", "10.0.0.2"):
+        assert _login_from(throttled_client, address, target.username, "wrong-password")[0] == 200
+        assert f"failed login for {target.username!r} from {address}" in caplog.text
+    status, page = _login_from(throttled_client, "10.0.0.3", target.username, TEST_PASSWORD)
+    assert status == 429  # even the right password waits out the window
+    assert "这个账号登录失败次数过多" in page
+    assert "请 15 分钟后再试" in page
+    assert _login_from(throttled_client, "10.0.0.3", bystander.username, TEST_PASSWORD)[0] == 302
+
+
+def test_successful_logins_do_not_use_up_the_accounts_budget(
+    throttled_client: FlaskClient, make_user: Callable[..., User]
+):
+    user = make_user()
+    for n in range(3):
+        assert _login_from(throttled_client, f"10.0.1.{n}", user.username, TEST_PASSWORD)[0] == 302
+        throttled_client.post("/logout", environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})

@@ -1,4 +1,11 @@
-"""Login (throttled per client) and logout."""
+"""Login (throttled per client and per account) and logout.
+
+Two budgets: ``LOGIN_RATE_LIMIT`` counts every login attempt of one client address, and
+``LOGIN_ACCOUNT_RATE_LIMIT`` counts the failed attempts on one account from any address,
+so a guesser who spreads over many addresses still gets only a handful of tries at each
+password. The price is that such a guesser can keep one account's owner out for the
+window too; the window is short, and every failed login is logged with its address.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +38,25 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _account_key() -> str:
+    """The per-account budget's key: the username as submitted (the form caps it at 64)."""
+    return "login-account:" + request.form.get("username", "")[:64]
+
+
+def _failed(response: Response) -> bool:
+    """A login that did not redirect (wrong credentials, invalid form) used up a try."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_failed,
+    error_message="这个账号登录失败次数过多，为防止密码被猜测已暂时锁定",
+)
 def login() -> Response | str:
     """Show the form; on success go where the user was headed or to their home page."""
     form = LoginForm()
@@ -40,6 +64,7 @@ def login() -> Response | str:
         session = get_session()
         user = authenticate_user(session, form.username.data or "", form.password.data or "")
         if user is None:
+            current_app.logger.warning("failed login for %r from %s", form.username.data, request.remote_addr)
             flash("用户名或密码错误", "error")
         else:
             session.commit()
