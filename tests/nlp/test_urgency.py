@@ -35,6 +35,9 @@ def kinds(text: str) -> set[str]:
         ("派出所管不了我们就到上面去告", "escalation"),
         ("辅警在我店里吃饭从来不给钱", "integrity"),
         ("你们不管我就自己去找他算账", "escalation"),
+        ("我明天就到派出所门口拉横幅", "escalation"),  # 问到派出所门口 (below) is not
+        ("他们把我往车上撞", "violence"),
+        ("那人把我撞车上了", "violence"),  # 撞车 (a collision, below) is not
     ],
 )
 def test_flags_kind(text: str, kind: str) -> None:
@@ -61,6 +64,8 @@ def test_flag_carries_label_and_evidence() -> None:
         "民警勒令商户整改",
         "办证大厅需要戳个章",
         "我在人大附中门口被偷了手机",
+        "问路问到派出所门口，辅警直接把我领过去了",
+        "撞车后交警七八分钟就到现场了",
     ],
 )
 def test_no_flag(text: str) -> None:
