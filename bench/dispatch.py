@@ -35,46 +35,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from scratch import scratch_database
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import URL, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project before this folder on sys.path: bench/nlp.py, named like the package it
+# measures, would otherwise shadow ``nlp`` for every import of the project below.
+sys.path.insert(0, str(ROOT))
 MOCK_DIR = ROOT.parent / "shared" / "tools" / "twilio-mock"
 MOCK_URL = os.environ.get("TWILIO_MOCK_URL", "http://127.0.0.1:4010")
-SCRATCH_DB = f"minyi_bench_dispatch_{os.getpid()}"
 #: A working-day afternoon in Asia/Shanghai, outside quiet hours; every run uses it as "now".
 NOW = dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.UTC)
 ACCOUNT_SID = "AC" + "0" * 32
-
-
-def scratch_url(base: str) -> URL:
-    url = make_url(base)
-    if not url.drivername.startswith("postgresql"):
-        sys.exit("bench/dispatch.py needs PostgreSQL (MINYI_DATABASE_URL=postgresql+psycopg://…)")
-    return url.set(database=SCRATCH_DB)
-
-
-def admin_engine(url: URL) -> Engine:
-    from surveys.db import make_engine
-
-    return make_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def create_scratch(url: URL) -> Engine:
-    from surveys.db import make_engine
-    from surveys.schema import upgrade
-
-    drop_scratch(url)
-    with admin_engine(url).connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {SCRATCH_DB}"))
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
-
-
-def drop_scratch(url: URL) -> None:
-    with admin_engine(url).connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)"))
 
 
 def seed(engine: Engine, count: int, run: str) -> None:
@@ -184,16 +156,17 @@ def main() -> None:
     if args.worker:
         worker(args.worker, args.go)
         return
-    url = scratch_url(os.environ.get("MINYI_DATABASE_URL", ""))
+    from surveys.db import make_engine
+
     ensure_twilio_mock()
-    engine = create_scratch(url)
     workdir = Path(tempfile.mkdtemp(prefix="minyi-bench-dispatch-"))
-    try:
-        figures = {f"console_{n}": run(engine, "console", n, args.surveys, workdir) for n in (1, 2, 4)}
-        figures["twilio_mock"] = run(engine, "twilio", args.twilio_processes, args.twilio_surveys, workdir)
-    finally:
-        engine.dispose()
-        drop_scratch(url)
+    with scratch_database(os.environ.get("MINYI_DATABASE_URL", "")) as database_url:
+        engine = make_engine(database_url)
+        try:
+            figures = {f"console_{n}": run(engine, "console", n, args.surveys, workdir) for n in (1, 2, 4)}
+            figures["twilio_mock"] = run(engine, "twilio", args.twilio_processes, args.twilio_surveys, workdir)
+        finally:
+            engine.dispose()
     print(
         f"host: {os.cpu_count()} CPUs, PostgreSQL on the same host; twilio_mock uses {args.twilio_processes} processes"
     )

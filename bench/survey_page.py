@@ -242,33 +242,6 @@ def gunicorn(app: str, workers: int, env: dict[str, str], extra: Sequence[str] =
         process.wait(timeout=30)
 
 
-@contextmanager
-def scratch_database(base_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database beside ``base_url``'s, built by the migrations, dropped after."""
-    from sqlalchemy import create_engine, make_url, text
-
-    from surveys.db import make_engine
-    from surveys.schema import upgrade
-
-    url = make_url(base_url)
-    if url.get_backend_name() != "postgresql":
-        raise SystemExit("bench/survey_page.py measures PostgreSQL: set MINYI_DATABASE_URL=postgresql+psycopg://…")
-    name = f"{url.database}_bench_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    scratch = url.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(scratch)
-        upgrade(engine)
-        engine.dispose()
-        yield scratch
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def seed_surveys(database_url: str, count: int) -> list[str]:
     """``count`` sent 110 surveys of one station, inserted in bulk; returns their tokens."""
     from sqlalchemy import insert
@@ -427,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not base_url:
         parser.error("set MINYI_DATABASE_URL to a PostgreSQL URL (a scratch database is made beside it)")
     sys.path.insert(0, str(ROOT))
+    from scratch import scratch_database  # here: gunicorn imports this module as bench.survey_page
+
     warmup = 2 * args.workers * 4
     per_round = args.requests // args.rounds
 

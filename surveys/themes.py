@@ -22,7 +22,7 @@ from nlp.grouping import group_similar
 from nlp.keywords import top_keywords
 from surveys.models import Analysis, Case, Response, Survey, Unit
 from surveys.triage import NEGATIVE_RATING_MAX
-from surveys.units import in_subtree
+from surveys.units import subtree_unit_ids
 
 MAX_COMMENTS = 500
 
@@ -51,10 +51,9 @@ def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt
         select(Response.comment, Analysis.categories)
         .join(Survey, Response.survey_id == Survey.id)
         .join(Case, Survey.case_id == Case.id)
-        .join(Unit, Case.unit_id == Unit.id)
         .outerjoin(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
         .where(
-            in_subtree(Unit.path, root),
+            Case.unit_id.in_(subtree_unit_ids(root)),
             Response.submitted_at >= since,
             Response.submitted_at < until,
             Response.comment != "",

@@ -115,6 +115,16 @@ def get_unit_by_code(session: Session, code: str) -> Unit | None:
     return session.scalars(select(Unit).where(Unit.code == code)).one_or_none()
 
 
+def subtree_unit_ids(root: Unit) -> Select[tuple[int]]:
+    """The ids of every unit in ``root``'s subtree, as a subquery for ``IN``.
+
+    For queries over answers: ``Case.unit_id IN (…)`` lets the database start from the
+    period's answers and check their unit, where a join to ``units`` filtered by path
+    lets it walk down every case the subtree ever had first (docs/scaling.md).
+    """
+    return select(Unit.id).where(in_subtree(Unit.path, root))
+
+
 def subtree_units(session: Session, root: Unit) -> list[Unit]:
     """Every unit in ``root``'s subtree, root first, in tree order."""
     stmt: Select[tuple[Unit]] = select(Unit).where(in_subtree(Unit.path, root)).order_by(Unit.path)
