@@ -38,7 +38,8 @@ nlp_cli = click.Group(
     is_flag=True,
     help=(
         "Add this deployment's labels: ratings for sentiment, handlers' re-categorisations for category"
-        " (which then follows the taxonomy in force, with its seed phrases)."
+        " (which then follows the taxonomy in force, with its seed phrases), urgent flags handlers"
+        " dismissed as false alarms for urgency (as not urgent)."
     ),
 )
 @click.option(
@@ -58,10 +59,8 @@ def train_command(
     from nlp.taxonomy import Taxonomy
     from surveys.cli import cli_settings
     from surveys.taxonomies import current_taxonomy
-    from surveys.training_data import category_rows, sentiment_rows
+    from surveys.training_data import category_rows, sentiment_rows, urgency_rows
 
-    if from_db and task == "urgency":
-        raise click.UsageError("the database holds no urgency labels: train urgency from --csv files")
     settings = cli_settings() if from_db else None
     rows: list[LabelledRow] = []
     for path in csv_files:
@@ -73,7 +72,8 @@ def train_command(
     if settings is not None:
         engine = make_engine(settings.database_url)
         with make_session_factory(engine)() as session:
-            db_rows = list(sentiment_rows(session) if task == "sentiment" else category_rows(session))
+            labelled = {"sentiment": sentiment_rows, "category": category_rows, "urgency": urgency_rows}[task]
+            db_rows = list(labelled(session))
             # The deployment's categories, with an administrator's additions and seeds.
             taxonomy = current_taxonomy(session)
         engine.dispose()

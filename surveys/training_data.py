@@ -1,8 +1,9 @@
 """Labelled rows the deployment produces itself, for retraining the NLP models.
 
-Two sources, both free: the citizen's own rating labels their comment's sentiment
-(1–2 negative, 3 neutral, 4–5 positive), and every handler's re-categorisation of a
-ticket labels that comment's complaint category (the latest correction wins).
+Three sources, all free: the citizen's own rating labels their comment's sentiment
+(1–2 negative, 3 neutral, 4–5 positive), every handler's re-categorisation of a ticket
+labels that comment's complaint category (the latest correction wins), and a handler's
+verdict that a ticket's urgent flags were false alarms labels its comment not urgent.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.models import Response, TicketEvent
+from surveys.triage import URGENCY_DISMISSED
 
 SENTIMENT_BY_RATING = {1: "neg", 2: "neg", 3: "neu", 4: "pos", 5: "pos"}
 
@@ -42,3 +44,14 @@ def category_rows(session: Session) -> Iterator[tuple[str, str]]:
         if comment and category:
             latest[ticket_id] = (comment, category)
     yield from latest.values()
+
+
+def urgency_rows(session: Session) -> Iterator[tuple[str, str]]:
+    """``(comment, "0")`` for every comment whose urgent flags a handler dismissed, once each."""
+    stmt = select(TicketEvent.data).where(TicketEvent.kind == URGENCY_DISMISSED).order_by(TicketEvent.id)
+    seen: set[str] = set()
+    for data in session.scalars(stmt):
+        comment = str((data or {}).get("comment") or "")
+        if comment and comment not in seen:
+            seen.add(comment)
+            yield comment, "0"

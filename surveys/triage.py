@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
@@ -39,18 +39,31 @@ DEADLINES = {
 NEGATIVE_RATING_MAX = 2
 
 
-def ticket_reasons(response: Response, analysis: Analysis | None) -> tuple[list[str], TicketPriority | None]:
-    """Why this answer needs a ticket, and how urgently (None: it does not)."""
+URGENT_REASON_PREFIX = "预警："
+#: The reason a ticket keeps once a handler found its urgent flags to be false alarms.
+DISMISSED_REASON = "预警经核实为误报"
+#: Event kind of that verdict; its data names the dismissed flag kinds and the comment.
+URGENCY_DISMISSED = "urgency_dismissed"
+
+
+def ticket_reasons(
+    response: Response, analysis: Analysis | None, dismissed: Collection[str] = frozenset()
+) -> tuple[list[str], TicketPriority | None]:
+    """Why this answer needs a ticket, and how urgently (None: it does not).
+
+    Urgent flags of the ``dismissed`` kinds (a handler found them to be false alarms on
+    this answer's ticket) count for nothing.
+    """
     reasons: list[str] = []
     if response.overall <= NEGATIVE_RATING_MAX:
         reasons.append("非常不满意" if response.overall == 1 else "不满意")
     if analysis is not None and analysis.sentiment_label == "negative" and response.comment:
         reasons.append("留言负面")
-    if analysis is not None and analysis.is_urgent:
-        reasons.extend(f"预警：{flag['label']}" for flag in analysis.urgency_flags)
+    flags = [flag for flag in analysis.urgency_flags if flag["kind"] not in dismissed] if analysis is not None else []
+    reasons.extend(f"{URGENT_REASON_PREFIX}{flag['label']}" for flag in flags)
     if not reasons:
         return [], None
-    if analysis is not None and analysis.is_urgent:
+    if flags:
         return reasons, TicketPriority.URGENT
     if response.overall == 1:
         return reasons, TicketPriority.HIGH
@@ -64,14 +77,17 @@ def open_ticket_if_needed(
 
     The deadline counts from the citizen's answer, not from when it was analysed. A
     ticket that exists already is raised if a later analysis (an SMS follow-up, a newer
-    model) makes it more pressing: a threat sent after "2" must not wait a week.
+    model) makes it more pressing: a threat sent after "2" must not wait a week. Flags
+    of a kind a handler has dismissed in the same comment do not raise it again.
     """
     reasons, priority = ticket_reasons(response, analysis)
     if priority is None:
         return None
     existing = session.scalars(select(Ticket).where(Ticket.response_id == response.id)).one_or_none()
     if existing is not None:
-        _raise_if_more_pressing(session, existing, priority, reasons, now)
+        reasons, priority = ticket_reasons(response, analysis, dismissed_urgency_kinds(session, existing))
+        if priority is not None:
+            _raise_if_more_pressing(session, existing, priority, reasons, now)
         return existing
     ticket = Ticket(
         response=response,
@@ -93,6 +109,19 @@ def open_ticket_if_needed(
     session.flush()
     log.info("ticket %s opened (%s) for response %s", ticket.id, priority, response.id)
     return ticket
+
+
+def dismissed_urgency_kinds(session: Session, ticket: Ticket) -> frozenset[str]:
+    """The urgent flag kinds handlers found to be false alarms in the ticket's comment as it is.
+
+    A verdict is about the words the handler read: once the citizen has added to the
+    comment (an SMS follow-up), a flag of the same kind is news again.
+    """
+    stmt = select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == URGENCY_DISMISSED)
+    comment = ticket.response.comment
+    return frozenset(
+        kind for data in session.scalars(stmt) if (data or {}).get("comment") == comment for kind in data["kinds"]
+    )
 
 
 _RANK = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
@@ -273,6 +302,55 @@ def recategorize_ticket(
     data: dict[str, Any] = {"from": ticket.category, "to": category, "comment": ticket.response.comment}
     event = TicketEvent(ticket=ticket, actor=actor, kind="recategorized", note="", data=data, created_at=now)
     ticket.category = category
+    ticket.updated_at = now
+    session.add(event)
+    session.flush()
+    return event
+
+
+def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str) -> TicketEvent:
+    """Record a handler's verdict that the ticket's urgent flags are false alarms (预警误报).
+
+    Recall comes first in the urgency screen, so a handler reads flags that are not
+    urgent at all (拒收红包 is praise). The verdict takes the ticket out of the urgent
+    lane: its priority and deadline become what the rating and the comment call for
+    (normal at least; the ticket stays open to be worked and closed like any other), and
+    the 预警 reasons give way to one that says they were dismissed. The analysis is kept.
+    The dismissed kinds are remembered with the comment, so a later analysis of the same
+    words flagging only those kinds (a rescore) does not raise the ticket again, while a
+    follow-up that changes the comment is judged afresh; and the comment becomes
+    a "not urgent" label for the urgency model (:func:`surveys.training_data.urgency_rows`).
+    """
+    text = storable_text(note).strip()
+    if not text:
+        raise ValidationError("note", "请说明为何判断为误报")
+    # Read again and locked, as for a status change: two handlers must not both dismiss.
+    session.refresh(ticket, ["priority", "reasons", "deadline_at"], with_for_update=True)
+    analysis = current_analysis(session, ticket.response)
+    if ticket.priority is not TicketPriority.URGENT or analysis is None or not analysis.is_urgent:
+        raise ValidationError("urgency", "这个工单没有待核实的预警")
+    kinds = sorted({str(flag["kind"]) for flag in analysis.urgency_flags})
+    labels = list(dict.fromkeys(str(flag["label"]) for flag in analysis.urgency_flags))
+    _, remaining = ticket_reasons(ticket.response, analysis, dismissed=kinds)
+    priority = remaining or TicketPriority.NORMAL
+    event = TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=URGENCY_DISMISSED,
+        note=text,
+        data={
+            "kinds": kinds,
+            "labels": labels,
+            "comment": ticket.response.comment,
+            "from": ticket.priority.value,
+            "to": priority.value,
+        },
+        created_at=now,
+    )
+    ticket.priority = priority
+    ticket.deadline_at = max(ticket.deadline_at, ticket.response.submitted_at + DEADLINES[priority])
+    kept = [reason for reason in ticket.reasons if not reason.startswith(URGENT_REASON_PREFIX)]
+    ticket.reasons = [*kept, DISMISSED_REASON]
     ticket.updated_at = now
     session.add(event)
     session.flush()

@@ -161,6 +161,33 @@ def test_nlp_train_category_from_db_follows_the_taxonomy_in_force(cli_env: dict[
     assert header["metadata"]["taxonomy_version"].startswith("r")
 
 
+def test_nlp_train_urgency_from_db_learns_the_false_alarms_handlers_dismissed(cli_env: dict[str, str], tmp_path: Path):
+    import json
+
+    from surveys.models import Ticket, TicketEvent
+    from surveys.triage import URGENCY_DISMISSED
+
+    runner = CliRunner()
+    assert runner.invoke(domain_cli, ["demo", "--reset", "--cases", "80"], env=cli_env).exit_code == 0
+    engine = make_engine(cli_env["MINYI_DATABASE_URL"])
+    with make_session_factory(engine).begin() as session:
+        ticket = session.scalars(select(Ticket)).first()
+        assert ticket is not None
+        data = {"kinds": ["integrity"], "comment": "事后想给民警包个红包，他们坚决不收"}
+        session.add(TicketEvent(ticket=ticket, kind=URGENCY_DISMISSED, data=data, created_at=ticket.created_at))
+    engine.dispose()
+    model_dir = tmp_path / "model"
+    trained = runner.invoke(
+        domain_cli,
+        ["nlp", "train", "--task", "urgency", "--from-db", "--out", str(model_dir), "--version", "t3"],
+        env=cli_env,
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "1 labelled rows from the database" in trained.output
+    header = json.loads((model_dir / "urgency.json").read_text(encoding="utf-8"))
+    assert "0" in header["classes"]
+
+
 UNITS = "code,name,level,parent_code,hotline\n330600,绍兴市公安局,city,,\n330601,越城分局,branch,330600,\n"
 PASSWORD = "a-long-password\na-long-password\n"
 

@@ -143,6 +143,7 @@ def city_supervisor(auth: AuthActions, tree: Tree, make_user: Callable[..., User
         ("status", {"status-status": "assigned", "status-note": "我来推进"}),
         ("category", {"category-category": "办案效率"}),
         ("phone", {}),
+        ("urgency-dismissal", {"dismiss-note": "误报"}),
     ],
 )
 def test_a_supervisor_cannot_work_a_ticket(
@@ -178,6 +179,33 @@ def test_a_supervisor_sees_the_ticket_and_leaves_a_note_but_no_call_back(
     assert [(e.kind, e.note, e.actor_id) for e in notes if e.kind in {"note", "callback"}] == [
         ("note", "请三日内办结", city_supervisor.id)
     ]
+
+
+def test_a_handler_marks_urgent_flags_as_a_false_alarm(
+    client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(tree.east_station, overall=4, comment="他再来闹我就弄死他")
+    assert ticket.priority is TicketPriority.URGENT
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "预警核实" in page
+    refused = client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": " "})
+    assert refused.status_code == 400
+    assert "请说明为何判断为误报" in refused.get_data(as_text=True)
+    done = client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "邻里玩笑话，已电话核实"})
+    assert done.status_code == 302
+    session.expire_all()
+    assert ticket.priority is TicketPriority.NORMAL
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "预警核实" not in page  # nothing urgent is left to verify
+    assert "预警误报（扬言报复/威胁人身），优先级 紧急 → 一般" in page
+    assert "邻里玩笑话，已电话核实" in page
+
+
+def test_only_an_urgent_ticket_offers_the_false_alarm_verdict(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    page = client.get(f"/triage/{make_ticket(tree.east_station).id}").get_data(as_text=True)
+    assert "预警核实" not in page
 
 
 def test_a_handler_sees_every_action(

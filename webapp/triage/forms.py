@@ -45,5 +45,13 @@ class CategoryForm(StaffForm):
     category = SelectField("问题类别", validators=[DataRequired("请选择类别")])
 
 
+class DismissUrgencyForm(StaffForm):
+    """The handler's verdict that the urgent flags are false alarms, with the reason."""
+
+    note = TextAreaField(
+        "理由", validators=[DataRequired("请说明为何判断为误报"), Length(max=2000, message="内容不能超过 2000 字")]
+    )
+
+
 class RevealPhoneForm(StaffForm):
     """Only a CSRF token: revealing the number is a POST so it can be audited."""

@@ -18,6 +18,7 @@ from surveys.triage import (
     add_ticket_note,
     change_ticket_status,
     current_analysis,
+    dismiss_urgent_flags,
     get_ticket_in_scope,
     list_queue,
     recategorize_ticket,
@@ -28,7 +29,15 @@ from webapp.db import get_session
 from webapp.downloads import xlsx_attachment
 from webapp.errors import StaffError
 from webapp.security import current_staff, roles_required
-from webapp.triage.forms import PRIORITY_LABELS, STATUS_LABELS, CategoryForm, NoteForm, RevealPhoneForm, StatusForm
+from webapp.triage.forms import (
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    CategoryForm,
+    DismissUrgencyForm,
+    NoteForm,
+    RevealPhoneForm,
+    StatusForm,
+)
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 STAFF = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
@@ -60,6 +69,7 @@ def _forms(ticket: Ticket) -> dict[str, object]:
         "note_form": note_form,
         "category_form": category_form,
         "phone_form": RevealPhoneForm(prefix="phone"),
+        "dismiss_form": DismissUrgencyForm(prefix="dismiss"),
     }
 
 
@@ -204,6 +214,22 @@ def change_category(ticket_id: int) -> Response | tuple[str, int]:
             clock_now(),
             current_taxonomy(get_session()).names,
         ),
+    )
+
+
+@bp.post("/<int:ticket_id>/urgency-dismissal")
+@roles_required(*WORKING_ROLES)
+def dismiss_urgency(ticket_id: int) -> Response | tuple[str, int]:
+    """Mark the urgent flags as false alarms (预警误报): the ticket leaves the urgent lane."""
+    found = _ticket_or_404(ticket_id)
+    form = DismissUrgencyForm(prefix="dismiss")
+    if not form.validate_on_submit():
+        return _render(found, status=400, dismiss_form=form)
+    note = form.note.data or ""
+    return _apply(
+        found,
+        "已标记为预警误报",
+        lambda: dismiss_urgent_flags(get_session(), found, current_staff().db_user(), clock_now(), note),
     )
 
 
