@@ -11,9 +11,10 @@ What it does, all on 127.0.0.1:
    end), builds it with the migrations, and adds a city bureau (the city, 5 branches of 5
    stations), a city supervisor and a city handler through the services;
 2. grows the data to each size with set-based ``INSERT … SELECT`` over ``generate_series``,
-   cloning one answered survey written by the ORM so every column is as the app writes
-   it: each answer has its case, contact and survey; answers spread evenly over the last
-   365 days and the 25 stations; ratings 55/25/10/5/5 % from 非常满意 down; every third
+   cloning one answered survey written by the ORM (it stays, as one more answer) so every
+   column is as the app writes it: each answer has its case, contact and survey; answers
+   spread evenly over the last 365 days and the 25 stations; ratings 55/25/10/5/5 % from
+   非常满意 down at every station; every third
    answer has a comment from the shipped police corpus (negative comments for low
    ratings), analysed with that row's labels; every rating of 2 or less has a ticket,
    closed after 14 days and open before, as a queue that is worked looks;
@@ -103,7 +104,12 @@ def build_city(database_url: str) -> dict[str, Any]:
         create_user(session, "supervisor", PASSWORD, Role.SUPERVISOR, city)
         create_user(session, "handler", PASSWORD, Role.HANDLER, city)
         case = Case(
-            source="bench", external_no="T0", unit_id=stations[0], category=CaseCategory.ALARM_110, closed_at=now
+            source="bench",
+            external_no="T0",
+            unit_id=stations[0],
+            category=CaseCategory.ALARM_110,
+            closed_at=now,
+            is_planned=True,
         )
         contact = Contact(phone_e164="+8613000000000")
         session.add_all([case, contact])
@@ -212,8 +218,10 @@ def grow(database_url: str, city: dict[str, Any], first: int, last: int) -> floa
                     SELECT g,
                            (CAST(:stations AS int[]))[1 + (g * 7) % cardinality(CAST(:stations AS int[]))] AS unit_id,
                            CAST(:now AS timestamp) - make_interval(secs => (g * 104729) % (:days * 86400)) AS at,
-                           CASE WHEN (g * 7919) % 100 < 55 THEN 5 WHEN (g * 7919) % 100 < 80 THEN 4
-                                WHEN (g * 7919) % 100 < 90 THEN 3 WHEN (g * 7919) % 100 < 95 THEN 2
+                           -- g / 25 steps once every station has had an answer: every
+                           -- station gets the whole spread of ratings.
+                           CASE WHEN (g / 25 * 7919) % 100 < 55 THEN 5 WHEN (g / 25 * 7919) % 100 < 80 THEN 4
+                                WHEN (g / 25 * 7919) % 100 < 90 THEN 3 WHEN (g / 25 * 7919) % 100 < 95 THEN 2
                                 ELSE 1 END AS overall
                     FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
                 )
@@ -288,6 +296,7 @@ def grow(database_url: str, city: dict[str, Any], first: int, last: int) -> floa
                     "response_id": "p.g",
                     "unit_id": "p.unit_id",
                     "category": "p.category",
+                    "reasons": "json_build_array(CASE p.overall WHEN 1 THEN '非常不满意' ELSE '不满意' END)",
                     "status": f"CASE WHEN p.at < CAST(:now AS timestamp) - 14 * {day} THEN 'closed' ELSE 'new' END",
                     "deadline_at": f"p.at + 3 * {day}",
                     "created_at": "p.at",

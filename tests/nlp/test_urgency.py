@@ -37,7 +37,11 @@ def kinds(text: str) -> set[str]:
         ("你们不管我就自己去找他算账", "escalation"),
         ("我明天就到派出所门口拉横幅", "escalation"),  # 问到派出所门口 (below) is not
         ("他们把我往车上撞", "violence"),
-        ("那人把我撞车上了", "violence"),  # 撞车 (a collision, below) is not
+        ("那人把我撞车上了", "violence"),  # 撞车后 (a collision, below) is not
+        ("辅警故意开警车撞车", "violence"),
+        ("把我的头撞车门上", "violence"),
+        ("我就天天跑到派出所门口去", "escalation"),
+        ("不给办我就找到公安局门口", "escalation"),
     ],
 )
 def test_flags_kind(text: str, kind: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
@@ -223,3 +224,27 @@ def test_successful_logins_do_not_use_up_the_accounts_budget(
     for n in range(3):
         assert _login_from(throttled_client, f"10.0.1.{n}", user.username, TEST_PASSWORD)[0] == 302
         throttled_client.post("/logout", environ_base={"REMOTE_ADDR": f"10.0.1.{n}"})
+
+
+def test_requests_refused_before_the_password_check_do_not_use_up_the_account(
+    throttled_client: FlaskClient, make_user: Callable[..., User]
+):
+    user = make_user()
+    for n in range(3):  # the per-address budget, spent on other names
+        _login_from(throttled_client, "10.0.0.1", f"nobody{n}", "wrong-password")
+    for _ in range(3):  # refused by the address limit: the password is never checked
+        assert _login_from(throttled_client, "10.0.0.1", user.username, "wrong-password")[0] == 429
+    assert _login_from(throttled_client, "10.0.0.2", user.username, "wrong-password")[0] == 200
+    assert _login_from(throttled_client, "10.0.0.3", user.username, TEST_PASSWORD)[0] == 302
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"json": {"username": "someone", "password": "wrong-password"}},
+        {"json": {"username": 5, "password": "x"}},
+        {"data": {"username": (io.BytesIO(b"someone"), "name.txt"), "password": "x"}},
+    ],
+)
+def test_the_login_takes_form_fields_only(throttled_client: FlaskClient, body: dict[str, object]):
+    assert throttled_client.post("/login", **body).status_code == 400  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -39,13 +39,22 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _account_key() -> str:
-    """The per-account budget's key: the username as submitted (the form caps it at 64)."""
+    """The per-account budget's key: the username as posted (the form caps it at 64).
+
+    Read from the form fields, which are all the login takes (JSON bodies and files are
+    refused), so the key names the account the password is checked against.
+    """
     return "login-account:" + request.form.get("username", "")[:64]
 
 
-def _failed(response: Response) -> bool:
-    """A login that did not redirect (wrong credentials, invalid form) used up a try."""
-    return response.status_code != 302
+def _password_refused(_response: Response) -> bool:
+    """Only a password check that failed uses up a try of the account's budget.
+
+    Not an invalid form, not a request the per-address limit or the lock itself refused:
+    those never reached the account, and counting them would let one busy station
+    address lock out its officers.
+    """
+    return bool(g.get("login_failed"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,16 +63,19 @@ def _failed(response: Response) -> bool:
     lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
     methods=["POST"],
     key_func=_account_key,
-    deduct_when=_failed,
+    deduct_when=_password_refused,
     error_message="这个账号登录失败次数过多，为防止密码被猜测已暂时锁定",
 )
 def login() -> Response | str:
     """Show the form; on success go where the user was headed or to their home page."""
+    if request.method == "POST" and (request.is_json or request.files):
+        abort(400)  # the login page posts form fields; Flask-WTF would also read these
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
         user = authenticate_user(session, form.username.data or "", form.password.data or "")
         if user is None:
+            g.login_failed = True
             current_app.logger.warning("failed login for %r from %s", form.username.data, request.remote_addr)
             flash("用户名或密码错误", "error")
         else:
