@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -86,21 +87,35 @@ def now() -> dt.datetime:
 
 
 @pytest.fixture
-def app(session_factory: sessionmaker[Session], settings: Settings, tmp_path: Path) -> Flask:
-    """The app bound to the test transaction; CSRF and rate limits off unless a test turns them on."""
+def make_app(session_factory: sessionmaker[Session], settings: Settings) -> Callable[..., Flask]:
+    """``make_app(**config)``: the app bound to the test transaction, with ``config`` on top.
+
+    By default CSRF and rate limits are off and the clock stands at ``NOW``; a test that
+    needs production behaviour turns them on.
+    """
     from webapp import create_app
 
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SESSION_FACTORY": session_factory,
-            "MINYI_SETTINGS": settings,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "CLOCK": lambda: NOW,
-        }
-    )
+    def factory(**config: Any) -> Flask:
+        return create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "SESSION_FACTORY": session_factory,
+                "MINYI_SETTINGS": settings,
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": False,
+                "CLOCK": lambda: NOW,
+            }
+            | config
+        )
+
+    return factory
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The app bound to the test transaction; CSRF and rate limits off unless a test turns them on."""
+    return make_app()
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from surveys import accounts
 from surveys.models import Role, User
-from surveys.settings import Settings
-from tests.conftest import NOW
 from tests.factories import TEST_PASSWORD, AuthActions
 
 
@@ -111,14 +109,9 @@ def test_security_headers_are_set(client: FlaskClient):
         assert len(response.headers.getlist(name)) == 1
 
 
-def test_https_deployments_send_hsts_and_plain_http_does_not(client: FlaskClient, session_factory, settings):
-    from webapp import create_app
-
+def test_https_deployments_send_hsts_and_plain_http_does_not(client: FlaskClient, make_app: Callable[..., Flask]):
     assert "Strict-Transport-Security" not in client.get("/login").headers
-    https_app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "SESSION_COOKIE_SECURE": True, "SESSION_FACTORY": session_factory}
-        | {"MINYI_SETTINGS": settings}
-    )
+    https_app = make_app(SESSION_COOKIE_SECURE=True)
     assert https_app.test_client().get("/login").headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
@@ -144,20 +137,9 @@ def test_staff_pages_keep_their_session_cookie(client: FlaskClient, auth: AuthAc
 
 
 @pytest.fixture
-def csrf_client(session_factory: sessionmaker[Session], settings: Settings) -> FlaskClient:
-    from webapp import create_app
-
-    app: Flask = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "t",
-            "SESSION_FACTORY": session_factory,
-            "MINYI_SETTINGS": settings,
-            "RATELIMIT_ENABLED": False,
-            "CLOCK": lambda: NOW,
-        }
-    )
-    return app.test_client()
+def csrf_client(make_app: Callable[..., Flask]) -> FlaskClient:
+    """A client of the app with CSRF protection on, as in production."""
+    return make_app(WTF_CSRF_ENABLED=True).test_client()
 
 
 def test_login_without_csrf_token_is_refused(csrf_client: FlaskClient, make_user: Callable[..., User]):
@@ -167,23 +149,9 @@ def test_login_without_csrf_token_is_refused(csrf_client: FlaskClient, make_user
 
 
 @pytest.fixture
-def throttled_client(session_factory: sessionmaker[Session], settings: Settings) -> FlaskClient:
+def throttled_client(make_app: Callable[..., Flask]) -> FlaskClient:
     """A client of the app with its login limits on and small."""
-    from webapp import create_app
-
-    app: Flask = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "t",
-            "SESSION_FACTORY": session_factory,
-            "MINYI_SETTINGS": settings,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": True,
-            "LOGIN_RATE_LIMIT": "3 per minute",
-            "LOGIN_ACCOUNT_RATE_LIMIT": "2 per 15 minutes",
-            "CLOCK": lambda: NOW,
-        }
-    )
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes")
     return app.test_client()
 
 

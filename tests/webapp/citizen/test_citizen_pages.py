@@ -11,10 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from surveys.models import Case, CaseCategory, OptOut, Response, Survey
-from surveys.settings import Settings
 from surveys.states import SurveyStatus
 from tests.conftest import NOW
 
@@ -369,22 +368,13 @@ def test_opting_out_of_an_unknown_link(client: FlaskClient):
 
 
 @pytest.fixture
-def guarded_app(session_factory: sessionmaker[Session], settings: Settings) -> Flask:
+def guarded_app(make_app: Callable[..., Flask]) -> Flask:
     """The app with CSRF protection and rate limits on, as in production."""
-    from webapp import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SESSION_FACTORY": session_factory,
-            "MINYI_SETTINGS": settings,
-            "WTF_CSRF_ENABLED": True,
-            "RATELIMIT_ENABLED": True,
-            "SURVEY_RATE_LIMIT": "20 per minute",
-            "SURVEY_MISS_RATE_LIMIT": "3 per minute",
-            "CLOCK": lambda: NOW,
-        }
+    return make_app(
+        WTF_CSRF_ENABLED=True,
+        RATELIMIT_ENABLED=True,
+        SURVEY_RATE_LIMIT="20 per minute",
+        SURVEY_MISS_RATE_LIMIT="3 per minute",
     )
 
 
