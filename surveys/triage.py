@@ -44,6 +44,8 @@ URGENT_REASON_PREFIX = "预警："
 DISMISSED_REASON = "预警经核实为误报"
 #: Event kind of that verdict; its data names the dismissed flag kinds and the comment.
 URGENCY_DISMISSED = "urgency_dismissed"
+#: Flags no one dismisses from a desk: a hint of self-harm is called back and worked through.
+NOT_DISMISSIBLE = frozenset({"self_harm"})
 
 
 def ticket_reasons(
@@ -308,12 +310,23 @@ def recategorize_ticket(
     return event
 
 
+def urgency_dismissible(ticket: Ticket, analysis: Analysis | None) -> bool:
+    """Whether a handler may mark the ticket's urgent flags as false alarms."""
+    return (
+        ticket.priority is TicketPriority.URGENT
+        and analysis is not None
+        and analysis.is_urgent
+        and not any(flag["kind"] in NOT_DISMISSIBLE for flag in analysis.urgency_flags)
+    )
+
+
 def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str) -> TicketEvent:
     """Record a handler's verdict that the ticket's urgent flags are false alarms (预警误报).
 
     Recall comes first in the urgency screen, so a handler reads flags that are not
     urgent at all (拒收红包 is praise). The verdict takes the ticket out of the urgent
-    lane: its priority and deadline become what the rating and the comment call for
+    lane (except a self-harm flag, which is always called back and worked through): its
+    priority and deadline become what the rating and the comment call for
     (normal at least; the ticket stays open to be worked and closed like any other), and
     the 预警 reasons give way to one that says they were dismissed. The analysis is kept.
     The dismissed kinds are remembered with the comment, so a later analysis of the same
@@ -329,6 +342,8 @@ def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.
     analysis = current_analysis(session, ticket.response)
     if ticket.priority is not TicketPriority.URGENT or analysis is None or not analysis.is_urgent:
         raise ValidationError("urgency", "这个工单没有待核实的预警")
+    if not urgency_dismissible(ticket, analysis):
+        raise ValidationError("urgency", "自伤自杀风险预警不能标记为误报：请回访核实后按流程办结")
     kinds = sorted({str(flag["kind"]) for flag in analysis.urgency_flags})
     labels = list(dict.fromkeys(str(flag["label"]) for flag in analysis.urgency_flags))
     _, remaining = ticket_reasons(ticket.response, analysis, dismissed=kinds)

@@ -119,3 +119,15 @@ def test_a_follow_up_comment_is_judged_afresh(
     ticket.response.comment = PRAISE + "。后来另一个民警收了我两千块"  # the SMS follow-up (surveys.replies)
     _reanalyse(session, ticket, now + dt.timedelta(hours=1), FALSE_ALARM)
     assert ticket.priority is TicketPriority.URGENT
+
+
+def test_a_self_harm_flag_is_never_dismissed(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    self_harm = UrgencyFlag(kind="self_harm", label="自伤自杀风险", evidence="不想活")
+    ticket = flagged(5, FALSE_ALARM, self_harm)
+    with pytest.raises(ValidationError) as refused:
+        dismiss_urgent_flags(session, ticket, make_user(), now, "群众说的是以前的事")
+    assert "回访核实" in refused.value.reason
+    assert ticket.priority is TicketPriority.URGENT
+    assert list(urgency_rows(session)) == []

@@ -201,10 +201,11 @@ def test_a_handler_marks_urgent_flags_as_a_false_alarm(
     assert "邻里玩笑话，已电话核实" in page
 
 
-def test_only_an_urgent_ticket_offers_the_false_alarm_verdict(
-    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+@pytest.mark.parametrize("comment", ["民警态度恶劣，出警太慢了", "钱都被骗光了，我不想活了"])
+def test_no_false_alarm_verdict_for_a_ticket_without_flags_or_with_self_harm(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User, comment: str
 ):
-    page = client.get(f"/triage/{make_ticket(tree.east_station).id}").get_data(as_text=True)
+    page = client.get(f"/triage/{make_ticket(tree.east_station, comment=comment).id}").get_data(as_text=True)
     assert "预警核实" not in page
 
 

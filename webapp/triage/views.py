@@ -23,6 +23,7 @@ from surveys.triage import (
     list_queue,
     recategorize_ticket,
     reveal_citizen_phone,
+    urgency_dismissible,
 )
 from webapp.clock import now as clock_now
 from webapp.db import get_session
@@ -91,10 +92,12 @@ def _category_choices(current: str | None, names: Sequence[str]) -> list[SelectC
 
 def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **forms: object) -> tuple[str, int]:
     context = _forms(ticket) | forms
+    analysis = current_analysis(get_session(), ticket.response)
     page = render_template(
         "triage/ticket.html",
         ticket=ticket,
-        analysis=current_analysis(get_session(), ticket.response),
+        analysis=analysis,
+        urgency_dismissible=urgency_dismissible(ticket, analysis),
         labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
         full_phone=full_phone,
