@@ -310,14 +310,18 @@ def recategorize_ticket(
     return event
 
 
+def _dismissal_refused(ticket: Ticket, analysis: Analysis | None) -> str | None:
+    """Why the ticket's urgent flags cannot be marked as false alarms, or None if they can."""
+    if ticket.priority is not TicketPriority.URGENT or analysis is None or not analysis.is_urgent:
+        return "这个工单没有待核实的预警"
+    if any(flag["kind"] in NOT_DISMISSIBLE for flag in analysis.urgency_flags):
+        return "自伤自杀风险预警不能标记为误报：请回访核实后按流程办结"
+    return None
+
+
 def urgency_dismissible(ticket: Ticket, analysis: Analysis | None) -> bool:
     """Whether a handler may mark the ticket's urgent flags as false alarms."""
-    return (
-        ticket.priority is TicketPriority.URGENT
-        and analysis is not None
-        and analysis.is_urgent
-        and not any(flag["kind"] in NOT_DISMISSIBLE for flag in analysis.urgency_flags)
-    )
+    return _dismissal_refused(ticket, analysis) is None
 
 
 def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str) -> TicketEvent:
@@ -340,10 +344,10 @@ def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.
     # Read again and locked, as for a status change: two handlers must not both dismiss.
     session.refresh(ticket, ["priority", "reasons", "deadline_at"], with_for_update=True)
     analysis = current_analysis(session, ticket.response)
-    if ticket.priority is not TicketPriority.URGENT or analysis is None or not analysis.is_urgent:
-        raise ValidationError("urgency", "这个工单没有待核实的预警")
-    if not urgency_dismissible(ticket, analysis):
-        raise ValidationError("urgency", "自伤自杀风险预警不能标记为误报：请回访核实后按流程办结")
+    refused = _dismissal_refused(ticket, analysis)
+    if refused is not None:
+        raise ValidationError("urgency", refused)
+    assert analysis is not None  # noqa: S101  (narrowing: a ticket without an analysis is refused above)
     kinds = sorted({str(flag["kind"]) for flag in analysis.urgency_flags})
     labels = list(dict.fromkeys(str(flag["label"]) for flag in analysis.urgency_flags))
     _, remaining = ticket_reasons(ticket.response, analysis, dismissed=kinds)

@@ -121,14 +121,30 @@ def test_monthly_scorecard_is_the_last_local_calendar_month(
 
 
 @pytest.mark.parametrize(
-    ("month", "reason"),
-    [("2026-13", "月份格式"), ("11/2026", "月份格式"), ("2026-12", "尚未开始"), ("1900-01", "不能早于")],
+    ("path", "argument", "value", "reason"),
+    [
+        ("/dashboard/export.xlsx", "month", "2026-13", "月份格式"),
+        ("/dashboard/export.xlsx", "month", "11/2026", "月份格式"),
+        ("/dashboard/export.xlsx", "month", "2026-12", "尚未开始"),
+        ("/dashboard/export.xlsx", "month", "1900-01", "不能早于"),
+        ("/dashboard/bulletin.xlsx", "week", "2026-11-31", "日期格式"),
+        ("/dashboard/bulletin.xlsx", "week", "2026/11/16", "日期格式"),
+        ("/dashboard/bulletin.xlsx", "week", "2026-11-23", "尚未开始"),
+        ("/dashboard/bulletin.xlsx", "week", "1999-12-31", "不能早于"),
+    ],
 )
-def test_a_bad_scorecard_month_is_refused_in_chinese(
-    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], month: str, reason: str
+def test_a_bad_scorecard_month_or_bulletin_week_is_refused_in_chinese(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    path: str,
+    argument: str,
+    value: str,
+    reason: str,
 ):
     auth.login(make_user(Role.SUPERVISOR, tree.city).username)
-    response = client.get("/dashboard/export.xlsx", query_string={"month": month})
+    response = client.get(path, query_string={argument: value})
     assert response.status_code == 400
     assert reason in response.get_data(as_text=True)
 
@@ -297,19 +313,6 @@ def test_the_current_weeks_bulletin_says_it_is_not_over(
     first_line = str(_sheet_rows(response.data)[0][0])
     assert "2026-11-16 至 2026-11-22" in first_line
     assert "本周尚未结束，数据截至 2026-11-20 14:00" in first_line
-
-
-@pytest.mark.parametrize(
-    ("week", "reason"),
-    [("2026-11-31", "日期格式"), ("2026/11/16", "日期格式"), ("2026-11-23", "尚未开始"), ("1999-12-31", "不能早于")],
-)
-def test_a_bad_bulletin_week_is_refused_in_chinese(
-    client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], week: str, reason: str
-):
-    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
-    response = client.get("/dashboard/bulletin.xlsx", query_string={"week": week})
-    assert response.status_code == 400
-    assert reason in response.get_data(as_text=True)
 
 
 def test_bulletin_stays_in_the_users_subtree(

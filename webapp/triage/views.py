@@ -55,10 +55,14 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
     return found
 
 
-def _forms(ticket: Ticket) -> dict[str, object]:
+def _note_form() -> NoteForm:
     note_form = NoteForm(prefix="note")
     if not _works_tickets():
         note_form.kind.choices = [SelectChoice("note", "备注")]  # no number, so no call-back
+    return note_form
+
+
+def _forms(ticket: Ticket) -> dict[str, object]:
     status_form = StatusForm(prefix="status")
     status_form.status.choices = [
         SelectChoice(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[ticket.status])
@@ -67,7 +71,7 @@ def _forms(ticket: Ticket) -> dict[str, object]:
     category_form.category.choices = _category_choices(ticket.category, current_taxonomy(get_session()).names)
     return {
         "status_form": status_form,
-        "note_form": note_form,
+        "note_form": _note_form(),
         "category_form": category_form,
         "phone_form": RevealPhoneForm(prefix="phone"),
         "dismiss_form": DismissUrgencyForm(prefix="dismiss"),
@@ -184,8 +188,7 @@ def change_status(ticket_id: int) -> Response | tuple[str, int]:
 def add_note(ticket_id: int) -> Response | tuple[str, int]:
     """Add a note or a call-back record."""
     found = _ticket_or_404(ticket_id)
-    form = _forms(found)["note_form"]
-    assert isinstance(form, NoteForm)  # noqa: S101  (narrowing for the type checker)
+    form = _note_form()
     if not form.validate_on_submit():
         return _render(found, status=400, note_form=form)
     return _apply(
