@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import config, db, errors, extensions, security
+from webapp import asset_fingerprints, config, db, errors, extensions, security
 from webapp.admin.views import bp as admin_bp
 from webapp.api.views import bp as api_bp
 from webapp.auth.views import bp as auth_bp
@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_sessions(app)
     extensions.init_app(app)
     security.init_app(app)
+    asset_fingerprints.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(citizen_bp)
     app.register_blueprint(api_bp)
