@@ -40,12 +40,9 @@ NEGATIVE_RATING_MAX = 2
 
 
 URGENT_REASON_PREFIX = "预警："
-#: The reason a ticket keeps once a handler found its urgent flags to be false alarms.
-DISMISSED_REASON = "预警经核实为误报"
-#: Event kind of that verdict; its data names the dismissed flag kinds and the comment.
+#: Event kind of the verdict that a ticket's urgent flags are false alarms
+#: (:mod:`surveys.urgency_dismissal`); its data names the dismissed flag kinds and the comment.
 URGENCY_DISMISSED = "urgency_dismissed"
-#: Flags no one dismisses from a desk: a hint of self-harm is called back and worked through.
-NOT_DISMISSIBLE = frozenset({"self_harm"})
 
 
 def ticket_reasons(
@@ -304,72 +301,6 @@ def recategorize_ticket(
     data: dict[str, Any] = {"from": ticket.category, "to": category, "comment": ticket.response.comment}
     event = TicketEvent(ticket=ticket, actor=actor, kind="recategorized", note="", data=data, created_at=now)
     ticket.category = category
-    ticket.updated_at = now
-    session.add(event)
-    session.flush()
-    return event
-
-
-def _dismissal_refused(ticket: Ticket, analysis: Analysis | None) -> str | None:
-    """Why the ticket's urgent flags cannot be marked as false alarms, or None if they can."""
-    if ticket.priority is not TicketPriority.URGENT or analysis is None or not analysis.is_urgent:
-        return "这个工单没有待核实的预警"
-    if any(flag["kind"] in NOT_DISMISSIBLE for flag in analysis.urgency_flags):
-        return "自伤自杀风险预警不能标记为误报：请回访核实后按流程办结"
-    return None
-
-
-def urgency_dismissible(ticket: Ticket, analysis: Analysis | None) -> bool:
-    """Whether a handler may mark the ticket's urgent flags as false alarms."""
-    return _dismissal_refused(ticket, analysis) is None
-
-
-def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str) -> TicketEvent:
-    """Record a handler's verdict that the ticket's urgent flags are false alarms (预警误报).
-
-    Recall comes first in the urgency screen, so a handler reads flags that are not
-    urgent at all (拒收红包 is praise). The verdict takes the ticket out of the urgent
-    lane (except a self-harm flag, which is always called back and worked through): its
-    priority and deadline become what the rating and the comment call for
-    (normal at least; the ticket stays open to be worked and closed like any other), and
-    the 预警 reasons give way to one that says they were dismissed. The analysis is kept.
-    The dismissed kinds are remembered with the comment, so a later analysis of the same
-    words flagging only those kinds (a rescore) does not raise the ticket again, while a
-    follow-up that changes the comment is judged afresh; and the comment becomes
-    a "not urgent" label for the urgency model (:func:`surveys.training_data.urgency_rows`).
-    """
-    text = storable_text(note).strip()
-    if not text:
-        raise ValidationError("note", "请说明为何判断为误报")
-    # Read again and locked, as for a status change: two handlers must not both dismiss.
-    session.refresh(ticket, ["priority", "reasons", "deadline_at"], with_for_update=True)
-    analysis = current_analysis(session, ticket.response)
-    refused = _dismissal_refused(ticket, analysis)
-    if refused is not None:
-        raise ValidationError("urgency", refused)
-    assert analysis is not None  # noqa: S101  (narrowing: a ticket without an analysis is refused above)
-    kinds = sorted({str(flag["kind"]) for flag in analysis.urgency_flags})
-    labels = list(dict.fromkeys(str(flag["label"]) for flag in analysis.urgency_flags))
-    _, remaining = ticket_reasons(ticket.response, analysis, dismissed=kinds)
-    priority = remaining or TicketPriority.NORMAL
-    event = TicketEvent(
-        ticket=ticket,
-        actor=actor,
-        kind=URGENCY_DISMISSED,
-        note=text,
-        data={
-            "kinds": kinds,
-            "labels": labels,
-            "comment": ticket.response.comment,
-            "from": ticket.priority.value,
-            "to": priority.value,
-        },
-        created_at=now,
-    )
-    ticket.priority = priority
-    ticket.deadline_at = max(ticket.deadline_at, ticket.response.submitted_at + DEADLINES[priority])
-    kept = [reason for reason in ticket.reasons if not reason.startswith(URGENT_REASON_PREFIX)]
-    ticket.reasons = [*kept, DISMISSED_REASON]
     ticket.updated_at = now
     session.add(event)
     session.flush()

@@ -1,4 +1,4 @@
-"""A handler's verdict that a ticket's urgent flags are false alarms (预警误报)."""
+"""A handler's verdict that a ticket's urgent flags are false alarms (预警误报), and its second person."""
 
 from __future__ import annotations
 
@@ -14,19 +14,26 @@ from nlp import UrgencyFlag, get_default_analyzer
 from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.errors import ValidationError
-from surveys.models import Channel, Survey, Ticket, TicketEvent, TicketPriority, User
+from surveys.models import AuditEntry, Channel, Survey, Ticket, TicketEvent, TicketPriority, User
 from surveys.training_data import urgency_rows
-from surveys.triage import (
-    DEADLINES,
+from surveys.triage import DEADLINES, URGENCY_DISMISSED, open_ticket_if_needed
+from surveys.urgency_dismissal import (
     DISMISSED_REASON,
-    URGENCY_DISMISSED,
+    URGENCY_DISMISSAL_PROPOSED,
+    URGENCY_DISMISSAL_REJECTED,
+    confirm_urgency_dismissal,
     dismiss_urgent_flags,
-    open_ticket_if_needed,
+    pending_dismissal_proposal,
+    pending_dismissal_proposals,
+    reject_urgency_dismissal,
 )
 
 PRAISE = "事后想给民警包个红包，他们坚决不收"
 FALSE_ALARM = UrgencyFlag(kind="integrity", label="廉洁问题举报（模型）", evidence="包个红包")
 THREAT = UrgencyFlag(kind="threat", label="扬言报复/威胁人身", evidence="弄死")
+VIOLENCE = UrgencyFlag(kind="violence", label="暴力/人身伤害", evidence="打我")
+DOMESTIC_VIOLENCE = UrgencyFlag(kind="domestic_violence", label="家庭暴力", evidence="家暴")
+ESCALATION = UrgencyFlag(kind="escalation", label="扬言上访/越级/自行解决", evidence="上访")
 
 
 @pytest.fixture
@@ -64,6 +71,25 @@ def test_dismissing_takes_the_ticket_out_of_the_urgent_lane(
     assert event.data["kinds"] == ["integrity"]
     assert (event.data["from"], event.data["to"]) == ("urgent", "normal")
     assert list(urgency_rows(session)) == [(PRAISE, "0")]
+    assert _audited(session) == [("urgency.dismiss", handler.id, ticket.id)]
+
+
+def _audited(session: Session) -> list[tuple[str, int | None, int | None]]:
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+    return [(entry.action, entry.actor_id, entry.target_id) for entry in entries]
+
+
+@pytest.mark.parametrize("flag", [ESCALATION, FALSE_ALARM])
+def test_integrity_and_escalation_flags_are_dismissed_in_one_step(
+    session: Session,
+    flagged: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    now: dt.datetime,
+    flag: UrgencyFlag,
+):
+    ticket = flagged(4, flag)
+    assert dismiss_urgent_flags(session, ticket, make_user(), now, "误报").kind == URGENCY_DISMISSED
+    assert ticket.priority is TicketPriority.NORMAL
 
 
 def test_a_low_rating_keeps_its_own_priority(
@@ -131,3 +157,146 @@ def test_a_self_harm_flag_is_never_dismissed(
     assert "回访核实" in refused.value.reason
     assert ticket.priority is TicketPriority.URGENT
     assert list(urgency_rows(session)) == []
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [(THREAT,), (VIOLENCE,), (DOMESTIC_VIOLENCE,), (FALSE_ALARM, THREAT)],
+    ids=["threat", "violence", "domestic violence", "integrity and threat"],
+)
+def test_one_handler_only_proposes_to_dismiss_a_threat_or_violence(
+    session: Session,
+    flagged: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    now: dt.datetime,
+    flags: tuple[UrgencyFlag, ...],
+):
+    ticket = flagged(4, *flags)
+    before = (ticket.priority, ticket.deadline_at, list(ticket.reasons))
+    handler = make_user()
+    proposal = dismiss_urgent_flags(session, ticket, handler, now + dt.timedelta(hours=1), "  邻里玩笑话  ")
+    assert (proposal.kind, proposal.actor, proposal.note) == (URGENCY_DISMISSAL_PROPOSED, handler, "邻里玩笑话")
+    assert proposal.data["kinds"] == sorted(flag.kind for flag in flags)
+    assert (ticket.priority, ticket.deadline_at, ticket.reasons) == before
+    assert pending_dismissal_proposal(session, ticket) is proposal
+    assert list(urgency_rows(session)) == []  # not a label until confirmed
+    assert _audited(session) == [("urgency.propose_dismissal", handler.id, ticket.id)]
+
+
+def test_a_second_person_confirms_and_the_dismissal_takes_effect(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    ticket = flagged(4, THREAT)
+    proposer, reviewer = make_user(), make_user()
+    proposal = dismiss_urgent_flags(session, ticket, proposer, now, "邻里玩笑话")
+    event = confirm_urgency_dismissal(session, ticket, reviewer, now + dt.timedelta(hours=1), " 已电话核实 ")
+    assert (event.kind, event.actor, event.note) == (URGENCY_DISMISSED, reviewer, "已电话核实")
+    assert (event.data["kinds"], event.data["proposal_id"]) == (["threat"], proposal.id)
+    assert ticket.priority is TicketPriority.NORMAL
+    assert ticket.deadline_at == ticket.response.submitted_at + DEADLINES[TicketPriority.NORMAL]
+    assert DISMISSED_REASON in ticket.reasons
+    assert pending_dismissal_proposal(session, ticket) is None
+    assert list(urgency_rows(session)) == [(PRAISE, "0")]
+    assert _audited(session) == [
+        ("urgency.propose_dismissal", proposer.id, ticket.id),
+        ("urgency.confirm_dismissal", reviewer.id, ticket.id),
+    ]
+
+
+def test_the_proposer_cannot_confirm_their_own_proposal(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    ticket = flagged(4, VIOLENCE)
+    proposer = make_user()
+    proposal = dismiss_urgent_flags(session, ticket, proposer, now, "误报")
+    with pytest.raises(ValidationError) as refused:
+        confirm_urgency_dismissal(session, ticket, proposer, now)
+    assert "不能确认自己提出的误报" in refused.value.reason
+    assert ticket.priority is TicketPriority.URGENT
+    assert pending_dismissal_proposal(session, ticket) is proposal
+
+
+def test_a_rejected_proposal_leaves_the_flags_standing(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    ticket = flagged(4, THREAT)
+    proposer, reviewer = make_user(), make_user()
+    proposal = dismiss_urgent_flags(session, ticket, proposer, now, "误报")
+    with pytest.raises(ValidationError) as unexplained:
+        reject_urgency_dismissal(session, ticket, reviewer, now, "  ")
+    assert unexplained.value.reason == "请说明驳回理由"
+    event = reject_urgency_dismissal(session, ticket, reviewer, now, "录音里确有威胁，需回访")
+    assert (event.kind, event.actor, event.note) == (URGENCY_DISMISSAL_REJECTED, reviewer, "录音里确有威胁，需回访")
+    assert (event.data["proposal_id"], event.data["withdrawn"]) == (proposal.id, False)
+    assert ticket.priority is TicketPriority.URGENT
+    assert pending_dismissal_proposal(session, ticket) is None
+    with pytest.raises(ValidationError, match="没有待复核的误报提议"):
+        confirm_urgency_dismissal(session, ticket, make_user(), now)
+    assert dismiss_urgent_flags(session, ticket, reviewer, now, "再核实后仍是误报").kind == URGENCY_DISMISSAL_PROPOSED
+    assert [action for action, _, _ in _audited(session)] == [
+        "urgency.propose_dismissal",
+        "urgency.reject_dismissal",
+        "urgency.propose_dismissal",
+    ]
+
+
+def test_the_proposer_may_withdraw_and_no_one_proposes_twice(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    ticket = flagged(4, THREAT)
+    proposer = make_user()
+    dismiss_urgent_flags(session, ticket, proposer, now, "误报")
+    with pytest.raises(ValidationError, match="已有待复核的误报提议"):
+        dismiss_urgent_flags(session, ticket, make_user(), now, "也是误报")
+    assert reject_urgency_dismissal(session, ticket, proposer, now, "再想想").data["withdrawn"] is True
+    assert ticket.priority is TicketPriority.URGENT
+
+
+def test_a_rescore_of_the_same_words_and_flags_keeps_the_proposal(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    ticket = flagged(4, FALSE_ALARM, THREAT)
+    proposal = dismiss_urgent_flags(session, ticket, make_user(), now, "误报")
+    _reanalyse(session, ticket, now + dt.timedelta(hours=1), THREAT)
+    assert pending_dismissal_proposal(session, ticket) is proposal
+    confirm_urgency_dismissal(session, ticket, make_user(), now + dt.timedelta(hours=2))
+    assert ticket.priority is TicketPriority.NORMAL
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "flags"),
+    [
+        pytest.param("。后来他又打了我一顿", (THREAT,), id="a follow-up comment"),
+        pytest.param("", (THREAT, VIOLENCE), id="a flag the proposal did not cover"),
+    ],
+)
+def test_a_proposal_lapses_when_what_it_judged_has_changed(
+    session: Session,
+    flagged: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    now: dt.datetime,
+    follow_up: str,
+    flags: tuple[UrgencyFlag, ...],
+):
+    ticket = flagged(4, THREAT)
+    dismiss_urgent_flags(session, ticket, make_user(), now, "误报")
+    ticket.response.comment = PRAISE + follow_up  # an SMS follow-up (surveys.replies) adds to the comment
+    _reanalyse(session, ticket, now + dt.timedelta(hours=1), *flags)
+    assert pending_dismissal_proposal(session, ticket) is None
+    with pytest.raises(ValidationError, match="没有待复核的误报提议"):
+        confirm_urgency_dismissal(session, ticket, make_user(), now + dt.timedelta(hours=2))
+    assert ticket.priority is TicketPriority.URGENT
+    assert dismiss_urgent_flags(session, ticket, make_user(), now, "新的也是误报").kind == URGENCY_DISMISSAL_PROPOSED
+
+
+def test_the_queue_learns_which_tickets_await_a_second_person(
+    session: Session, flagged: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+):
+    waiting, confirmed, untouched, one_step = flagged(4, THREAT), flagged(4, THREAT), flagged(4, THREAT), flagged(4)
+    proposal = dismiss_urgent_flags(session, waiting, make_user(), now, "误报")
+    dismiss_urgent_flags(session, confirmed, make_user(), now, "误报")
+    confirm_urgency_dismissal(session, confirmed, make_user(), now)
+    dismiss_urgent_flags(session, one_step, make_user(), now, "误报")
+    tickets = [waiting, confirmed, untouched, one_step]
+    assert pending_dismissal_proposals(session, tickets) == {waiting.id: proposal}
+    assert pending_dismissal_proposals(session, []) == {}

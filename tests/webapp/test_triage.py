@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import pytest
@@ -16,6 +17,7 @@ from surveys.errors import InvalidTransitionError
 from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
 from surveys.triage import add_ticket_note, change_ticket_status, open_ticket_if_needed
+from surveys.urgency_dismissal import dismiss_urgent_flags
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -144,6 +146,8 @@ def city_supervisor(auth: AuthActions, tree: Tree, make_user: Callable[..., User
         ("category", {"category-category": "办案效率"}),
         ("phone", {}),
         ("urgency-dismissal", {"dismiss-note": "误报"}),
+        ("urgency-dismissal/confirm", {"review-note": "同意"}),
+        ("urgency-dismissal/reject", {"review-note": "不同意"}),
     ],
 )
 def test_a_supervisor_cannot_work_a_ticket(
@@ -184,10 +188,11 @@ def test_a_supervisor_sees_the_ticket_and_leaves_a_note_but_no_call_back(
 def test_a_handler_marks_urgent_flags_as_a_false_alarm(
     client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
 ):
-    ticket = make_ticket(tree.east_station, overall=4, comment="他再来闹我就弄死他")
+    ticket = make_ticket(tree.east_station, overall=4, comment="民警收了对方的红包，我要去北京上访")
     assert ticket.priority is TicketPriority.URGENT
     page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     assert "预警核实" in page
+    assert "复核" not in page  # integrity and escalation flags take one verdict
     refused = client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": " "})
     assert refused.status_code == 400
     assert "请说明为何判断为误报" in refused.get_data(as_text=True)
@@ -197,8 +202,128 @@ def test_a_handler_marks_urgent_flags_as_a_false_alarm(
     assert ticket.priority is TicketPriority.NORMAL
     page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     assert "预警核实" not in page  # nothing urgent is left to verify
-    assert "预警误报（扬言报复/威胁人身），优先级 紧急 → 一般" in page
+    assert "预警误报（廉洁问题举报；扬言上访/越级/自行解决），优先级 紧急 → 一般" in page
     assert "邻里玩笑话，已电话核实" in page
+
+
+THREAT_COMMENT = "他再来闹我就弄死他"
+
+
+@pytest.mark.parametrize("reviewer_role", [Role.HANDLER, Role.ADMIN])
+def test_a_threat_is_a_false_alarm_only_once_a_second_person_confirms(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+    reviewer_role: Role,
+):
+    ticket = make_ticket(tree.east_station, overall=4, comment=THREAT_COMMENT)
+    deadline, reasons = ticket.deadline_at, list(ticket.reasons)
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "提出误报，待复核" in page
+    proposed = client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "邻里玩笑话"})
+    assert proposed.status_code == 302
+    session.expire_all()
+    assert (ticket.priority, ticket.deadline_at, ticket.reasons) == (TicketPriority.URGENT, deadline, reasons)
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "待复核" in page
+    assert f"{city_handler.display_name} 于" in page
+    assert "理由：邻里玩笑话" in page
+    assert "/urgency-dismissal/confirm" not in page  # the proposer only withdraws
+    own = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data={"review-note": ""})
+    assert own.status_code == 400
+    assert "不能确认自己提出的误报" in own.get_data(as_text=True)
+    assert _queue_row(client, ticket).count("待复核") == 1
+
+    reviewer = make_user(reviewer_role, tree.city, display_name="王复核")
+    auth.logout()
+    auth.login(reviewer.username)
+    assert "/urgency-dismissal/confirm" in client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    confirmed = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data={"review-note": ""})
+    assert confirmed.status_code == 302
+    session.expire_all()
+    assert ticket.priority is TicketPriority.NORMAL
+    history = _history(client, ticket)
+    assert f"{city_handler.display_name}： 提出预警误报（扬言报复/威胁人身），待复核 — 邻里玩笑话" in history[-2]
+    assert history[-1].endswith("王复核： 确认预警误报（扬言报复/威胁人身），优先级 紧急 → 一般")
+    assert "待复核" not in _queue_row(client, ticket)
+    actions = [(entry.action, entry.actor_id) for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == [("urgency.propose_dismissal", city_handler.id), ("urgency.confirm_dismissal", reviewer.id)]
+
+
+def _history(client: FlaskClient, ticket: Ticket) -> list[str]:
+    """The lines of the ticket's history as a reader sees them (no tags, spaces collapsed)."""
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    events = page[page.index('<ol class="events">') : page.index("</ol>")]
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in events.split("<li>")[1:]]
+
+
+def _queue_row(client: FlaskClient, ticket: Ticket) -> str:
+    page = client.get("/triage/").get_data(as_text=True)
+    start = page.index(f">#{ticket.id}<")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_rejected_proposal_keeps_the_ticket_urgent(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+):
+    ticket = make_ticket(tree.east_station, overall=4, comment="老公喝醉了就打我，民警来了也不管")
+    client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "群众说的是几年前的事"})
+    auth.logout()
+    auth.login(make_user(Role.HANDLER, tree.east, display_name="王复核").username)
+    unexplained = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": " "})
+    assert unexplained.status_code == 400
+    assert "请说明驳回理由" in unexplained.get_data(as_text=True)
+    rejected = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": "家暴须回访核实"})
+    assert rejected.status_code == 302
+    session.expire_all()
+    assert ticket.priority is TicketPriority.URGENT
+    assert _history(client, ticket)[-1].endswith(
+        "王复核： 驳回预警误报提议（暴力/人身伤害；家庭暴力），预警保留 — 家暴须回访核实"
+    )
+    assert "提出误报，待复核" in client.get(f"/triage/{ticket.id}").get_data(as_text=True)  # judged afresh
+    assert "待复核" not in _queue_row(client, ticket)
+
+
+def test_the_proposer_withdraws_their_proposal(
+    client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(tree.east_station, overall=4, comment=THREAT_COMMENT)
+    client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "邻里玩笑话"})
+    withdrawn = client.post(
+        f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": "再核实"}, follow_redirects=True
+    )
+    assert "误报提议已撤回，预警保留" in withdrawn.get_data(as_text=True)
+    assert "撤回预警误报提议（扬言报复/威胁人身），预警保留 — 再核实" in _history(client, ticket)[-1]
+    session.expire_all()
+    assert ticket.priority is TicketPriority.URGENT
+
+
+def test_a_supervisor_sees_a_proposal_awaiting_review_but_cannot_review_it(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_supervisor: User,
+    now: dt.datetime,
+):
+    ticket = make_ticket(tree.east_station, overall=4, comment=THREAT_COMMENT)
+    dismiss_urgent_flags(session, ticket, make_user(Role.HANDLER, tree.city, display_name="李办理"), now, "玩笑话")
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "李办理 于" in page
+    assert "理由：玩笑话" in page
+    assert "/urgency-dismissal" not in page
+    assert "待复核" in _queue_row(client, ticket)
 
 
 @pytest.mark.parametrize("comment", ["民警态度恶劣，出警太慢了", "钱都被骗光了，我不想活了"])

@@ -53,5 +53,16 @@ class DismissUrgencyForm(StaffForm):
     )
 
 
+class ReviewDismissalForm(StaffForm):
+    """A second person's confirmation or rejection of a proposed dismissal.
+
+    One form, two buttons posting to the confirm and reject endpoints: the note is
+    optional to confirm (the proposer's reason is on record) and required to reject, which
+    the service checks.
+    """
+
+    note = TextAreaField("复核意见", validators=[Length(max=2000, message="内容不能超过 2000 字")])
+
+
 class RevealPhoneForm(StaffForm):
     """Only a CSRF token: revealing the number is a POST so it can be audited."""

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from surveys.errors import InvalidTransitionError, ValidationError
 from surveys.exports import write_tickets_workbook
-from surveys.models import Role, Ticket, is_purged_phone
+from surveys.models import Role, Ticket, TicketEvent, User, is_purged_phone
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
 from surveys.triage import (
+    URGENCY_DISMISSED,
     add_ticket_note,
     change_ticket_status,
     current_analysis,
-    dismiss_urgent_flags,
     get_ticket_in_scope,
     list_queue,
     recategorize_ticket,
     reveal_citizen_phone,
+)
+from surveys.urgency_dismissal import (
+    confirm_urgency_dismissal,
+    dismiss_urgent_flags,
+    dismissal_needs_confirmation,
+    pending_dismissal_proposal,
+    pending_dismissal_proposals,
+    reject_urgency_dismissal,
     urgency_dismissible,
 )
 from webapp.clock import now as clock_now
@@ -37,6 +48,7 @@ from webapp.triage.forms import (
     DismissUrgencyForm,
     NoteForm,
     RevealPhoneForm,
+    ReviewDismissalForm,
     StatusForm,
 )
 
@@ -46,6 +58,7 @@ STAFF = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
 #: may see the citizen's full number. Supervisors follow the queue and leave notes (督办
 #: instructions), but the ticket's state and its training label stay the handlers'.
 WORKING_ROLES = (Role.HANDLER, Role.ADMIN)
+T = TypeVar("T")
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -75,6 +88,7 @@ def _forms(ticket: Ticket) -> dict[str, object]:
         "category_form": category_form,
         "phone_form": RevealPhoneForm(prefix="phone"),
         "dismiss_form": DismissUrgencyForm(prefix="dismiss"),
+        "review_form": ReviewDismissalForm(prefix="review"),
     }
 
 
@@ -102,6 +116,9 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
         ticket=ticket,
         analysis=analysis,
         urgency_dismissible=urgency_dismissible(ticket, analysis),
+        dismissal_needs_confirmation=dismissal_needs_confirmation(analysis),
+        dismissal_proposal=pending_dismissal_proposal(get_session(), ticket),
+        staff_id=current_staff().id,
         labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
         full_phone=full_phone,
@@ -116,9 +133,15 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
 @roles_required(*STAFF)
 def queue() -> str:
     """Open tickets in the user's scope: urgent first, then by deadline."""
-    tickets = list_queue(get_session(), current_staff().scope_unit)
+    session = get_session()
+    tickets = list_queue(session, current_staff().scope_unit)
     return render_template(
-        "triage/queue.html", tickets=tickets, labels=STATUS_LABELS, priority_labels=PRIORITY_LABELS, now=clock_now()
+        "triage/queue.html",
+        tickets=tickets,
+        awaiting_review=pending_dismissal_proposals(session, tickets),
+        labels=STATUS_LABELS,
+        priority_labels=PRIORITY_LABELS,
+        now=clock_now(),
     )
 
 
@@ -150,17 +173,20 @@ def ticket(ticket_id: int) -> tuple[str, int]:
     return _render(_ticket_or_404(ticket_id))
 
 
-def _apply(ticket: Ticket, action: str, run: Callable[[], object]) -> Response | tuple[str, int]:
-    """Run a ticket action: commit and redirect on success, re-render with the error otherwise."""
+def _apply(ticket: Ticket, action: str | Callable[[T], str], run: Callable[[], T]) -> Response | tuple[str, int]:
+    """Run a ticket action: commit and redirect on success, re-render with the error otherwise.
+
+    ``action`` is the message of success, or makes it from what ``run`` returned.
+    """
     session = get_session()
     try:
-        run()
+        result = run()
     except (InvalidTransitionError, ValidationError) as exc:
         session.rollback()
         flash(getattr(exc, "reason", "该操作不被允许"), "error")
         return _render(_ticket_or_404(ticket.id), status=400)
     session.commit()
-    flash(action, "success")
+    flash(action if isinstance(action, str) else action(result), "success")
     return redirect(url_for("triage.ticket", ticket_id=ticket.id))
 
 
@@ -226,7 +252,7 @@ def change_category(ticket_id: int) -> Response | tuple[str, int]:
 @bp.post("/<int:ticket_id>/urgency-dismissal")
 @roles_required(*WORKING_ROLES)
 def dismiss_urgency(ticket_id: int) -> Response | tuple[str, int]:
-    """Mark the urgent flags as false alarms (预警误报): the ticket leaves the urgent lane."""
+    """Mark the urgent flags as false alarms (预警误报); a threat or violence only by proposal."""
     found = _ticket_or_404(ticket_id)
     form = DismissUrgencyForm(prefix="dismiss")
     if not form.validate_on_submit():
@@ -234,9 +260,47 @@ def dismiss_urgency(ticket_id: int) -> Response | tuple[str, int]:
     note = form.note.data or ""
     return _apply(
         found,
-        "已标记为预警误报",
+        _dismissal_message,
         lambda: dismiss_urgent_flags(get_session(), found, current_staff().db_user(), clock_now(), note),
     )
+
+
+def _dismissal_message(event: TicketEvent) -> str:
+    if event.kind == URGENCY_DISMISSED:
+        return "已标记为预警误报"
+    return "已提出误报，待另一名办理人员或管理员复核确认；复核前工单仍按紧急处理"
+
+
+@bp.post("/<int:ticket_id>/urgency-dismissal/confirm")
+@roles_required(*WORKING_ROLES)
+def confirm_dismissal(ticket_id: int) -> Response | tuple[str, int]:
+    """Confirm another person's proposed dismissal (四眼原则): it takes effect."""
+    return _review_dismissal(ticket_id, confirm_urgency_dismissal, "已确认预警误报")
+
+
+@bp.post("/<int:ticket_id>/urgency-dismissal/reject")
+@roles_required(*WORKING_ROLES)
+def reject_dismissal(ticket_id: int) -> Response | tuple[str, int]:
+    """Reject (or, by its proposer, withdraw) a proposed dismissal: the flags stand."""
+    return _review_dismissal(
+        ticket_id,
+        reject_urgency_dismissal,
+        lambda event: "误报提议已撤回，预警保留" if event.data["withdrawn"] else "误报提议已驳回，预警保留",
+    )
+
+
+def _review_dismissal(
+    ticket_id: int,
+    review: Callable[[Session, Ticket, User, dt.datetime, str], TicketEvent],
+    action: str | Callable[[TicketEvent], str],
+) -> Response | tuple[str, int]:
+    """Confirm or reject: the note is optional to the form, ``review`` decides whether it is required."""
+    found = _ticket_or_404(ticket_id)
+    form = ReviewDismissalForm(prefix="review")
+    if not form.validate_on_submit():
+        return _render(found, status=400, review_form=form)
+    note = form.note.data or ""
+    return _apply(found, action, lambda: review(get_session(), found, current_staff().db_user(), clock_now(), note))
 
 
 @bp.post("/<int:ticket_id>/phone")
