@@ -25,8 +25,8 @@ from nlp.tokenizer import segment
 from nlp.urgency import UrgencyFlag, UrgencyNet, default_urgency_screen
 
 if TYPE_CHECKING:
-    from nlp.features import Featurizer
-    from nlp.linear import LinearTextModel, ModelInput, SharedVocabulary
+    from nlp.features import Features, Featurizer
+    from nlp.linear import LinearTextModel, SharedVocabulary
 
 __all__ = ["Analyzer", "CommentAnalysis", "UrgencyFlag", "get_default_analyzer"]
 
@@ -77,7 +77,7 @@ class Analyzer:
         self._category = CategoryClassifier(self.taxonomy, category_model)
         self._lexicon = default_lexicon_scorer()
         self._urgency = default_urgency_screen()
-        self._urgency_net = UrgencyNet(urgency_model, self._urgency.labels) if urgency_model else None
+        self._urgency_net = UrgencyNet(urgency_model, self._urgency) if urgency_model else None
         models = [model for model in (sentiment_model, category_model, urgency_model) if model is not None]
         self._featurizer = featurizer
         self._vocabulary: SharedVocabulary | None = None
@@ -91,8 +91,8 @@ class Analyzer:
         sentiment_version = sentiment_model.version if sentiment_model else RULES_VERSION
         category_version = category_model.version if category_model else f"seeds-{self.taxonomy.version}"
         urgency_version = self._urgency.version
-        if urgency_model is not None:
-            urgency_version += f".{urgency_model.version}"
+        if self._urgency_net is not None:
+            urgency_version += f".{self._urgency_net.version}"
         version = f"minyi-sent-{sentiment_version}+cat-{category_version}+urg-{urgency_version}"
         version += f"+lex-{self._lexicon.lexicon.fingerprint}"
         if taxonomy is not None and taxonomy != default_taxonomy():
@@ -146,7 +146,7 @@ class Analyzer:
         if features is not None and self._vocabulary is not None:
             decisions = self._vocabulary.decide(features)
         if not flags and self._urgency_net is not None and decisions is not None and normalized:
-            model_flag = self._urgency_net.flag(normalized, decisions, self._clause_features)
+            model_flag = self._urgency_net.flag(normalized, decisions, self._text_features)
             if model_flag is not None:
                 flags = (model_flag,)
         sentiment = self._sentiment.score(lexicon, decisions)
@@ -160,12 +160,16 @@ class Analyzer:
             model_version=self.model_version,
         )
 
-    def _clause_features(self, clause: str) -> ModelInput:
-        """The models' decisions on one clause, for the urgency net's evidence."""
-        if self._featurizer is None or self._vocabulary is None:
+    def _text_features(self, text: str) -> Features:
+        """The feature blocks of part of a comment, for the urgency net (:class:`UrgencyNet`).
+
+        It quotes the clause it finds most urgent, and takes a second look at a comment
+        holding an ``unless`` phrase through the stretches outside the phrase.
+        """
+        if self._featurizer is None:
             return {}
-        words = segment(clause, normalize=False)
-        return self._vocabulary.decide(self._featurizer.features(clause, words, self._lexicon.score(clause)))
+        words = segment(text, normalize=False)
+        return self._featurizer.features(text, words, self._lexicon.score(text))
 
     def analyze_many(self, texts: Sequence[str]) -> list[CommentAnalysis]:
         """Analyse comments in order (one result per input, duplicates included)."""

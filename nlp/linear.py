@@ -46,6 +46,8 @@ class LinearTextModel:
     # Scores features given as blocks (built on first use; the analyzer scores its models
     # through one vocabulary of their own instead).
     _own: SharedVocabulary | None = field(default=None, init=False, repr=False, compare=False)
+    # Each block's term -> column within the block (built on first use of decision_within).
+    _columns: dict[str, dict[str, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Check the coefficient width against the terms."""
@@ -66,9 +68,46 @@ class LinearTextModel:
             features = self._own.decide(features)
         return features.of(self)
 
+    def decision_within(self, part: Features, whole: Features) -> list[float]:
+        """Decision values of ``part`` of a comment, its terms weighed as they weigh in ``whole``.
+
+        :meth:`decision` scales each sparse block to unit length, so a few words scored
+        on their own weigh as much as a whole comment (民警 alone is a comment to it).
+        Here each sparse block of ``part`` is divided by the norm of ``whole``'s block
+        instead: the result is the intercept plus the share of ``whole``'s decision that
+        the terms of ``part`` carry (exactly, when their counts are those in ``whole``).
+        Dense values are taken from ``part`` as they are. A plain loop over the terms:
+        for occasional calls, not the analysis path.
+        """
+        import numpy as np
+
+        if self._columns is None:
+            self._columns = {block: {t: i for i, t in enumerate(self.terms.get(block, []))} for block in BLOCK_ORDER}
+        values = np.array(self.intercept, dtype=np.float64)
+        start = 0
+        for block in BLOCK_ORDER:
+            columns = self._columns[block]
+            if block == LEXICON_BLOCK:
+                weights = {columns[name]: value for name, value in (part.get(block) or {}).items() if name in columns}
+            elif columns:
+                idf = self.idf[block]
+                whole_weights = _tf_idf(whole.get(block) or {}, columns, idf)
+                norm = math.sqrt(sum(weight * weight for weight in whole_weights.values()))
+                part_weights = _tf_idf(part.get(block) or {}, columns, idf)
+                weights = {column: weight / norm for column, weight in part_weights.items()} if norm > 0 else {}
+            else:
+                weights = {}
+            if weights:
+                values += self.coef[:, [start + column for column in weights]] @ np.fromiter(weights.values(), float)
+            start += len(columns)
+        return [float(value) for value in values]
+
     def predict_proba(self, features: ModelInput) -> dict[str, float]:
         """Class probabilities (multi-label: independent per class, not summing to 1)."""
-        scores = self.decision(features)
+        return self.probabilities(self.decision(features))
+
+    def probabilities(self, scores: Sequence[float]) -> dict[str, float]:
+        """Class probabilities from decision values (:meth:`decision`, :meth:`decision_within`)."""
         if self.multilabel:
             return {c: _sigmoid(s) for c, s in zip(self.classes, scores, strict=True)}
         if len(scores) == 1:
@@ -261,6 +300,12 @@ class JointDecisions:
 
 # What a model scores: a comment's feature blocks, or its joint decision values.
 ModelInput: TypeAlias = Features | JointDecisions
+
+
+def _tf_idf(counts: dict[str, float], columns: dict[str, int], idf: npt.NDArray[np.float64]) -> dict[int, float]:
+    """Sublinear TF times IDF of the known terms, by column (the formula of training)."""
+    known = ((columns[term], count) for term, count in counts.items() if term in columns)
+    return {column: (1.0 + math.log(count)) * float(idf[column]) for column, count in known}
 
 
 def _sigmoid(value: float) -> float:

@@ -18,7 +18,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nlp.features import LEXICON_BLOCK, SPARSE_BLOCKS
+
 if TYPE_CHECKING:
+    from nlp.features import Features
     from nlp.linear import LinearTextModel, ModelInput
 
 URGENCY_KINDS = ("threat", "self_harm", "violence", "domestic_violence", "integrity", "escalation")
@@ -126,10 +129,34 @@ class UrgencyScreen:
             return match.group(0)
         return None
 
+    def unless_spans(self, text: str) -> list[tuple[int, int]]:
+        """The stretches of ``text`` that some rule's ``unless`` phrases cover, merged.
+
+        The rules' own reading: each kind's phrases are found as that kind's rule finds
+        them (leftmost, without overlaps), and the kinds' spans are then united.
+        """
+        spans = sorted(
+            match.span()
+            for rule in self._rules
+            if rule.unless is not None
+            for match in rule.unless.finditer(text)
+            if match.end() > match.start()
+        )
+        merged: list[tuple[int, int]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
 
 _SPACE_IN_CHINESE = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 _CLAUSE_SPLIT = re.compile(r"[,.!?;:~。，、！？；：～…\n]+")
 MODEL_LABEL_SUFFIX = "（模型）"
+#: How the net reads a comment, before its model's version in the analysis version:
+#: ``unless``, counting out the rules' unless phrases (see :class:`UrgencyNet`).
+NET_READING = "unless"
 
 
 class UrgencyNet:
@@ -138,33 +165,113 @@ class UrgencyNet:
     Rules miss new wording (我知道你住哪, 让他横着出去); a classifier over character
     n-grams trained on urgent comments generalises a little further. Its flags say they
     come from the model and quote, as evidence, the clause the model finds most urgent.
+
+    The net must not overrule what the rules know is harmless. Their ``unless``
+    phrases (拒收红包, 没收任何费用, 打电话, 推荐, 问到派出所门口 …) are wordings the
+    rules' authors declared not urgent although they hold an alarming word, and n-grams
+    cannot tell 拒收红包 from 收红包: the net, trained on whole comments, flagged
+    红包他们坚决不收 as an integrity report. So when the net finds a comment urgent and
+    an ``unless`` phrase covers part of it, the comment is scored again from the
+    n-grams of the stretches outside the phrases alone (each stretch on its own, so no
+    n-gram touches a covered character), weighed as they weigh in the whole comment
+    (:meth:`LinearTextModel.decision_within`). The flag stands only if that reaches the
+    threshold too, and then takes its kind and evidence from those stretches. Why this
+    reading and not another:
+
+    - Cutting the phrases out and scoring what is left *as a comment of its own* would
+      let a remnant speak louder than it did, since each feature block is scaled to unit
+      length: the net finds a bare 民警 or 交警 urgent (0.57, 0.64), so 民警拒收红包
+      would still be flagged, quoting 民警. Weighed inside the comment, 民警 carries 0.11.
+    - Dropping the flags whose evidence lies inside a phrase is not enough: the
+      evidence is a whole clause, and the covered words can drive the score while the
+      quoted clause lies mostly outside (事后想给民警包个红包，他们坚决不收).
+    - The phrases of every kind are counted out, not only those of the kind the net
+      predicts: its kind is a guess that often crosses kinds (民警推荐的 came out as
+      integrity, 推荐 being a violence phrase; 打我一个措手不及 as domestic violence),
+      while each phrase is harmless whatever kind it was written for.
+    - As in the rules, a phrase only ever takes a flag away: the second score is taken
+      only when the first flags, so counting out a phrase that weighs against urgency
+      (拒收, 不收) never raises a flag the whole comment did not raise.
+
+    So a real report beside a covered phrase is judged as the net judges it beside any
+    other words, without the help of the phrase's alarming ones: 民警拒收红包，可是我老公
+    昨晚拿烟头烫我 (0.70 with 红包) now scores 0.46, as 民警很负责，可是… scores 0.34.
     """
 
-    def __init__(self, model: LinearTextModel, labels: dict[str, str]) -> None:
-        """Wrap ``model`` (classes ``0`` plus kinds); ``labels`` name the kinds."""
+    def __init__(self, model: LinearTextModel, screen: UrgencyScreen) -> None:
+        """Wrap ``model`` (classes ``0`` plus kinds) behind ``screen``, whose kinds it names."""
         self.model = model
-        self.labels = labels
+        self.screen = screen
+        self.labels = screen.labels
         self.threshold = float(model.metadata.get("threshold", 0.5))
-        self.version = model.version
+        # The same model flags fewer comments now that it counts the phrases out, so the
+        # analysis version names the reading too, and a rescore re-reads older analyses.
+        self.version = f"{NET_READING}.{model.version}"
 
     def urgency(self, features: ModelInput) -> tuple[float, str]:
         """Return P(urgent) and the most likely kind."""
-        probabilities = self.model.predict_proba(features)
+        return self._urgency(self.model.predict_proba(features))
+
+    @staticmethod
+    def _urgency(probabilities: dict[str, float]) -> tuple[float, str]:
         kinds = {kind: p for kind, p in probabilities.items() if kind != "0"}
         kind = max(kinds, key=kinds.__getitem__)
         return 1.0 - probabilities.get("0", 0.0), kind
 
-    def flag(self, text: str, features: ModelInput, features_of: Callable[[str], ModelInput]) -> UrgencyFlag | None:
-        """Flag ``text`` when the model finds it urgent; ``features_of`` scores one clause."""
-        probability, kind = self.urgency(features)
+    def flag(self, text: str, decisions: ModelInput, features_of: Callable[[str], Features]) -> UrgencyFlag | None:
+        """Flag the normalised ``text`` when the model finds it urgent, ``unless`` phrases aside.
+
+        ``decisions`` are the model's input for all of ``text``; ``features_of`` gives
+        the feature blocks of any text (a clause, a stretch outside the phrases).
+        """
+        probability, kind = self.urgency(decisions)
         if probability < self.threshold:
             return None
-        clauses = [clause for clause in _CLAUSE_SPLIT.split(text) if clause.strip()]
-        evidence = text
-        if len(clauses) > 1:
-            evidence = max(clauses, key=lambda clause: self.urgency(features_of(clause))[0])
-        label = self.labels.get(kind, kind) + MODEL_LABEL_SUFFIX
-        return UrgencyFlag(kind=kind, label=label, evidence=evidence.strip())
+        spans = self.screen.unless_spans(text)
+        if not spans:
+            clauses = [clause for clause in _CLAUSE_SPLIT.split(text) if clause.strip()]
+            evidence = text
+            if len(clauses) > 1:
+                evidence = max(clauses, key=lambda clause: self.urgency(features_of(clause))[0])
+            return self._flag(kind, evidence)
+        whole = features_of(text)
+        stretches = _outside(text, spans)
+        outside = _summed([features_of(stretch) for stretch in stretches])
+        if LEXICON_BLOCK in whole:  # the dense features describe the comment, not its words
+            outside[LEXICON_BLOCK] = whole[LEXICON_BLOCK]
+        probability, kind = self._share(outside, whole)
+        clauses = [clause for stretch in stretches for clause in _CLAUSE_SPLIT.split(stretch) if clause.strip()]
+        if probability < self.threshold or not clauses:
+            return None
+        # The clauses are fragments the cut may have left (他 of 他打电话说…), which
+        # scored alone would outshout the rest; they are weighed as in the comment too.
+        return self._flag(kind, max(clauses, key=lambda clause: self._share(features_of(clause), whole)[0]))
+
+    def _flag(self, kind: str, evidence: str) -> UrgencyFlag:
+        return UrgencyFlag(kind=kind, label=self.labels.get(kind, kind) + MODEL_LABEL_SUFFIX, evidence=evidence.strip())
+
+    def _share(self, part: Features, whole: Features) -> tuple[float, str]:
+        """P(urgent) and kind from ``part`` of the comment ``whole`` alone, weighed as in it."""
+        return self._urgency(self.model.probabilities(self.model.decision_within(part, whole)))
+
+
+def _outside(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The stretches of ``text`` between the (sorted, disjoint) ``spans``, empty ones left out."""
+    edges = [0, *(edge for span in spans for edge in span), len(text)]
+    stretches = (text[start:end] for start, end in zip(edges[::2], edges[1::2], strict=True))
+    return [stretch for stretch in stretches if stretch]
+
+
+def _summed(blocks: list[Features]) -> Features:
+    """The sparse blocks of several texts added up: the n-grams of each, none across them."""
+    total: Features = {}
+    for features in blocks:
+        for block, counts in features.items():
+            if block in SPARSE_BLOCKS:
+                merged = total.setdefault(block, {})
+                for term, count in counts.items():
+                    merged[term] = merged.get(term, 0.0) + count
+    return total
 
 
 def load_urgency_screen(path: str | Path | None = None) -> UrgencyScreen:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+import pytest
+
 from nlp.grouping import group_similar
-from nlp.keywords import comment_keywords, top_keywords
+from nlp.keywords import comment_keywords, generic_words, top_keywords
 from nlp.tokenizer import segment, stopwords
+
+# Complaints as citizens write them: dialect fillers, the police named in every one.
+COMPLAINTS = [
+    "咋个这么慢哦，民警一个半小时才来",
+    "问啥子都说不晓得，态度啥子嘛",
+    "派出所的民警态度差，打电话也没人接",
+    "报警以后等了半天，民警来得太慢了",
+    "对方先动的手，民警处理不公平，几个部门互相推诿",
+    "打了好几次电话都没人接，派出所就是不回电话",
+    "民警说话态度差，问两句就不耐烦",
+    "晓得了嘛，你们就是推诿扯皮",
+]
+FILLERS_AND_GENERIC_WORDS = {"啥子", "咋个", "晓得", "来得", "民警", "派出所", "对方", "报警", "处理", "小时", "半天"}
 
 
 def test_comment_keywords_skip_stopwords() -> None:
@@ -64,3 +81,38 @@ def test_english_function_words_are_not_themes() -> None:
     assert "the" not in words
     assert "at" not in words
     assert "APP" in words
+
+
+@pytest.mark.parametrize("method", ["tfidf", "textrank"])
+def test_themes_name_problems_not_fillers_or_generic_words(method: Literal["tfidf", "textrank"]) -> None:
+    themes = {word for word, _ in top_keywords(COMPLAINTS, top_k=10, method=method)}
+    assert not themes & FILLERS_AND_GENERIC_WORDS, themes
+    assert {"态度差", "没人接", "互相推诿"} <= themes, themes
+
+
+def test_quantities_are_no_keywords() -> None:
+    for text in ("等了一个半小时", "问了两句就走了", "跑了几次", "等了半天"):
+        assert not set(comment_keywords(segment(text))) & {"一个半", "两句", "几次", "半天", "小时"}, text
+
+
+def test_one_comment_loses_its_fillers_but_keeps_the_generic_words() -> None:
+    assert comment_keywords(segment("问啥子都说不晓得，态度啥子嘛")) == ("态度",)
+    assert "民警" in comment_keywords(segment("民警态度差"))  # what one comment is about
+
+
+def test_problem_words_are_neither_stop_words_nor_generic() -> None:
+    problems = {
+        "态度",
+        "态度差",
+        "出警慢",
+        "太慢",
+        "推诿",
+        "没人接",
+        "电话",
+        "不耐烦",
+        "记录仪",
+        "插队",
+        "辅警",
+        "窗口",
+    }
+    assert not problems & (stopwords() | generic_words())

@@ -99,3 +99,28 @@ def test_analyzer_extracts_the_features_its_models_were_trained_on() -> None:
     )
     assert 0.01 < expected.score < 0.99
     assert Analyzer(sentiment_model=model).analyze(text).sentiment_score == pytest.approx(expected.score, abs=1e-4)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_comment_within_itself_scores_as_it_scores(models: list[LinearTextModel], text: str) -> None:
+    features = features_of(text, FeatureConfig.covering([model.config for model in models]))
+    for model in models:
+        assert model.decision_within(features, features) == pytest.approx(model.decision(features), abs=1e-6)
+        assert model.probabilities(model.decision(features)) == model.predict_proba(features)
+
+
+def test_parts_within_a_comment_add_up_to_it(models: list[LinearTextModel]) -> None:
+    """Each part carries its share of the comment's decision, at the comment's scale."""
+    features = features_of("出警太慢了，态度也很差", FeatureConfig.covering([model.config for model in models]))
+    whole = {"c": features["c"]}
+    terms = list(whole["c"].items())
+    first, second = {"c": dict(terms[: len(terms) // 2])}, {"c": dict(terms[len(terms) // 2 :])}
+    for model in models:
+        intercept = model.intercept.tolist()
+        first_share = [v - c for v, c in zip(model.decision_within(first, whole), intercept, strict=True)]
+        second_share = [v - c for v, c in zip(model.decision_within(second, whole), intercept, strict=True)]
+        total = [c + a + b for c, a, b in zip(intercept, first_share, second_share, strict=True)]
+        assert total == pytest.approx(model.decision(whole), abs=1e-6)
+        # Scored alone, a part is scaled to unit length and weighs more than within the comment.
+        alone = [v - c for v, c in zip(model.decision(first), intercept, strict=True)]
+        assert all(abs(w) <= abs(a) + 1e-12 for w, a in zip(first_share, alone, strict=True))

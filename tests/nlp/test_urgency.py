@@ -1,11 +1,22 @@
-"""The urgency screen: one flag per kind, with the evidence a handler reads."""
+"""The urgency screen: one flag per kind, with the evidence a handler reads; the net behind it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from nlp.analysis import Analyzer
+from nlp.features import FeatureConfig
+from nlp.linear import LinearTextModel
 from nlp.normalize import normalize_text
-from nlp.urgency import URGENCY_KINDS, UrgencyScreen, default_urgency_screen, load_urgency_screen
+from nlp.urgency import (
+    MODEL_LABEL_SUFFIX,
+    NET_READING,
+    URGENCY_KINDS,
+    UrgencyScreen,
+    default_urgency_screen,
+    load_urgency_screen,
+)
 
 
 def kinds(text: str) -> set[str]:
@@ -124,3 +135,83 @@ def test_every_kind_of_pattern_start_is_screened_in(text: str, evidence: str | N
     patterns = ["杀了", "(?:叫|找)人来", "[拽拉]着我头发", ".?打人"]
     screen = UrgencyScreen({"threat": {"label": "测试", "patterns": patterns}}, version="t")
     assert [flag.evidence for flag in screen.screen(text)] == ([evidence] if evidence else [])
+
+
+def test_unless_spans_of_every_kind_are_merged() -> None:
+    screen = default_urgency_screen()
+    text = normalize_text("民警拒收红包，还打电话推荐了律师")
+    # 拒收红包 (integrity), 打电话 and 推荐 (violence, adjacent: one stretch).
+    assert [text[start:end] for start, end in screen.unless_spans(text)] == ["拒收红包", "打电话推荐"]
+    assert screen.unless_spans("出警很快") == []
+
+
+# A hand-made net over character bigrams, so what it flags does not depend on the
+# shipped weights: 红包 and 推荐 read as integrity, 烟头 as domestic violence.
+NET_TERMS = ["推荐", "烟头", "红包"]
+NET_CLASSES = ("0", "domestic_violence", "integrity")
+
+
+@pytest.fixture(scope="module")
+def bigram_net_analyzer() -> Analyzer:
+    coef = np.array([[0.0, 0.0, 0.0], [0.0, 3.0, 0.0], [3.0, 0.0, 3.0]])
+    model = LinearTextModel(
+        task="urgency",
+        version="bigrams",
+        classes=NET_CLASSES,
+        multilabel=False,
+        config=FeatureConfig(char_min=2, char_max=2, use_lexicon=False),
+        terms={"c": NET_TERMS, "w": [], "l": []},
+        idf={"c": np.ones(len(NET_TERMS)), "w": np.ones(0)},
+        coef=coef,
+        intercept=np.array([0.0, -1.0, -1.0]),
+        metadata={"threshold": 0.5},
+    )
+    return Analyzer(urgency_model=model)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "民警拒收红包",  # an integrity phrase covers 红包
+        "红包他们坚决不收",
+        "民警推荐的",  # a violence phrase covers 推荐, which the net reads as integrity
+    ],
+)
+def test_text_an_unless_phrase_covers_raises_no_net_flag(bigram_net_analyzer: Analyzer, text: str) -> None:
+    assert not bigram_net_analyzer.analyze(text).is_urgent
+
+
+def test_the_net_still_flags_what_lies_outside_the_phrases(bigram_net_analyzer: Analyzer) -> None:
+    # 打电话 is covered (a violence phrase); the report beside it is not.
+    (flag,) = bigram_net_analyzer.analyze("民警打电话问过，我老公拿烟头烫我").urgency_flags
+    assert (flag.kind, flag.evidence) == ("domestic_violence", "我老公拿烟头烫我")
+    assert flag.label.endswith(MODEL_LABEL_SUFFIX)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "民警拒收红包",  # integrity: 拒收红包
+        "交警退回了我们送的红包",  # integrity: 退回…红包
+        "民警不收钱",  # integrity: 不收钱
+        "民警没要好处",  # integrity: 没要好处
+        "打我一个措手不及",  # violence: 打我一个措手不及 (the net said domestic violence)
+        "推了我一把才办上",  # violence: 推了我一把才办上
+    ],
+)
+def test_the_shipped_net_respects_unless_phrases(analyzer: Analyzer, text: str) -> None:
+    """Praise and homographs the shipped net flagged before it counted the phrases out."""
+    assert not analyzer.analyze(text).is_urgent
+
+
+def test_a_net_flag_beside_a_phrase_quotes_the_text_outside_it(analyzer: Analyzer) -> None:
+    (flag,) = analyzer.analyze("他打电话说大不了找上门去讨这笔钱，出了事算他的").urgency_flags
+    assert flag.kind == "threat"
+    assert flag.label.endswith(MODEL_LABEL_SUFFIX)
+    assert "打电话" not in flag.evidence
+    assert flag.evidence in {"说大不了找上门去讨这笔钱", "出了事算他的"}  # not the remnant 他
+
+
+def test_the_analysis_version_names_how_the_net_reads(analyzer: Analyzer) -> None:
+    """The same model flags less than before, so a rescore must re-read older analyses."""
+    assert f"+urg-{default_urgency_screen().version}.{NET_READING}." in analyzer.model_version
