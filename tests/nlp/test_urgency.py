@@ -53,6 +53,10 @@ def kinds(text: str) -> set[str]:
         ("把我的头撞车门上", "violence"),
         ("我就天天跑到派出所门口去", "escalation"),
         ("不给办我就找到公安局门口", "escalation"),
+        ("孩子被开水烫伤了", "violence"),  # burns: 烟头, 开水, 热油 …
+        ("他拿热油泼我", "violence"),
+        ("我老公昨晚拿烟头烫我", "domestic_violence"),
+        ("老公喝醉了扇我", "domestic_violence"),
     ],
 )
 def test_flags_kind(text: str, kind: str) -> None:
@@ -78,6 +82,9 @@ def test_flag_carries_label_and_evidence() -> None:
         "派出所的风扇坏了，夏天太热",
         "民警勒令商户整改",
         "办证大厅需要戳个章",
+        "窗口给我盖个戳就办好了",
+        "民警谢绝了礼物",
+        "汤太烫了",
         "我在人大附中门口被偷了手机",
         "问路问到派出所门口，辅警直接把我领过去了",
         "撞车后交警七八分钟就到现场了",
@@ -183,8 +190,8 @@ def test_text_an_unless_phrase_covers_raises_no_net_flag(bigram_net_analyzer: An
 
 def test_the_net_still_flags_what_lies_outside_the_phrases(bigram_net_analyzer: Analyzer) -> None:
     # 打电话 is covered (a violence phrase); the report beside it is not.
-    (flag,) = bigram_net_analyzer.analyze("民警打电话问过，我老公拿烟头烫我").urgency_flags
-    assert (flag.kind, flag.evidence) == ("domestic_violence", "我老公拿烟头烫我")
+    (flag,) = bigram_net_analyzer.analyze("民警打电话问过，我老公总拿烟头吓唬我").urgency_flags
+    assert (flag.kind, flag.evidence) == ("domestic_violence", "我老公总拿烟头吓唬我")
     assert flag.label.endswith(MODEL_LABEL_SUFFIX)
 
 
@@ -197,6 +204,7 @@ def test_the_net_still_flags_what_lies_outside_the_phrases(bigram_net_analyzer: 
         "民警没要好处",  # integrity: 没要好处
         "打我一个措手不及",  # violence: 打我一个措手不及 (the net said domestic violence)
         "推了我一把才办上",  # violence: 推了我一把才办上
+        "钱你发现后原封不动退给我了",  # integrity: 原封不动退给
     ],
 )
 def test_the_shipped_net_respects_unless_phrases(analyzer: Analyzer, text: str) -> None:
