@@ -149,22 +149,24 @@ def dismiss_urgent_flags(session: Session, ticket: Ticket, actor: User, now: dt.
 
 
 def confirm_urgency_dismissal(
-    session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str = ""
+    session: Session, ticket: Ticket, actor: User, now: dt.datetime, proposal_id: int, note: str = ""
 ) -> TicketEvent:
-    """A second person confirms a proposed dismissal, which then takes effect as a one-step one.
+    """A second person confirms the proposal they read, which then takes effect as a one-step dismissal.
 
     The proposer's reason is on record; the confirmer may add their own. Confirming one's
     own proposal is refused: that is the one-person verdict the proposal exists to avoid.
     """
     text = storable_text(note).strip()
     analysis = _locked_dismissible_analysis(session, ticket)
-    proposal = _pending_or_refused(session, ticket)
+    proposal = _pending_or_refused(session, ticket, proposal_id)
     if proposal.actor_id == actor.id:
         raise ValidationError("urgency", "不能确认自己提出的误报：须由另一名办理人员或管理员复核确认")
     return _dismiss(session, ticket, analysis, actor, now, text, proposal)
 
 
-def reject_urgency_dismissal(session: Session, ticket: Ticket, actor: User, now: dt.datetime, note: str) -> TicketEvent:
+def reject_urgency_dismissal(
+    session: Session, ticket: Ticket, actor: User, now: dt.datetime, proposal_id: int, note: str
+) -> TicketEvent:
     """Withdraw a proposed dismissal, with the reason: the flags stand and the ticket stays urgent.
 
     Anyone working the ticket may reject, its proposer included (a withdrawal): keeping
@@ -172,7 +174,7 @@ def reject_urgency_dismissal(session: Session, ticket: Ticket, actor: User, now:
     """
     text = _required_note(note, "请说明驳回理由")
     _locked_dismissible_analysis(session, ticket)
-    proposal = _pending_or_refused(session, ticket)
+    proposal = _pending_or_refused(session, ticket, proposal_id)
     data = {
         "kinds": proposal.data["kinds"],
         "labels": proposal.data["labels"],
@@ -192,12 +194,17 @@ def _required_note(note: str, missing: str) -> str:
 
 
 def _locked_dismissible_analysis(session: Session, ticket: Ticket) -> Analysis:
-    """The ticket read again and locked, and its current analysis, if its flags may be dismissed.
+    """The answer and the ticket read again and locked, and the current analysis, if its flags may be dismissed.
 
-    Locked as for a status change: two people acting on one ticket's flags at the same
-    moment must not both act on what their pages showed (two dismissals, two proposals,
-    a confirmation racing a rejection).
+    The answer is locked first, as the analysis and rescore jobs and an SMS follow-up
+    lock it (they then open or raise the ticket): a verdict waits for a re-analysis in
+    progress and judges the flags and comment it leaves, instead of dismissing the old
+    flags while a new one (a self-harm hint) is being stored. The ticket is locked as for
+    a status change: two people acting on one ticket's flags at the same moment must not
+    both act on what their pages showed (two dismissals, two proposals, a confirmation
+    racing a rejection).
     """
+    session.refresh(ticket.response, with_for_update=True)
     session.refresh(ticket, ["priority", "reasons", "deadline_at"], with_for_update=True)
     analysis = current_analysis(session, ticket.response)
     refused = _dismissal_refused(ticket, analysis)
@@ -207,10 +214,17 @@ def _locked_dismissible_analysis(session: Session, ticket: Ticket) -> Analysis:
     return analysis
 
 
-def _pending_or_refused(session: Session, ticket: Ticket) -> TicketEvent:
+def _pending_or_refused(session: Session, ticket: Ticket, proposal_id: int) -> TicketEvent:
+    """The pending proposal, if it is the one the reviewer read (``proposal_id``).
+
+    Between the page and the click the proposal may have been withdrawn and another made,
+    with another reason or more flags: a review is of what the reviewer saw.
+    """
     proposal = pending_dismissal_proposal(session, ticket)
     if proposal is None:
         raise ValidationError("urgency", "没有待复核的误报提议：可能已有人复核，或留言、预警已有变化")
+    if proposal.id != proposal_id:
+        raise ValidationError("urgency", "页面上的误报提议已被撤回或更换：请阅读最新的提议后再复核")
     return proposal
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys.cases import CaseInput, CitizenInput, store_case
 from surveys.db import make_session_factory
 from surveys.models import (
+    AuditEntry,
     Case,
     CaseCategory,
     CaseContact,
@@ -34,6 +35,7 @@ from surveys.models import (
     Survey,
     Unit,
     UnitLevel,
+    User,
 )
 from surveys.planning import new_token
 from surveys.settings import Settings
@@ -68,7 +70,11 @@ def committed_app(factory: sessionmaker[Session], settings: Settings) -> Flask:
 
 @pytest.fixture
 def committed_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
-    """Sessions on real connections; everything made under the test's unit is deleted after."""
+    """Sessions on real connections; everything made under the test's unit is deleted after.
+
+    That includes its staff accounts and what they audited (tickets and their events go
+    with the answers).
+    """
     factory = make_session_factory(engine)
     code = f"RACE{secrets.token_hex(4)}"
     factory.kw["info"] = {"unit_code": code}
@@ -79,6 +85,8 @@ def committed_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         contact_ids = list(session.scalars(select(CaseContact.contact_id).where(CaseContact.case_id.in_(case_ids))))
         survey_ids = select(Survey.id).where(Survey.case_id.in_(case_ids)).scalar_subquery()
         phones = select(Contact.phone_e164).where(Contact.id.in_(contact_ids)).scalar_subquery()
+        user_ids = select(User.id).where(User.unit_id == unit_ids).scalar_subquery()
+        session.execute(delete(AuditEntry).where(AuditEntry.actor_id.in_(user_ids)))
         session.execute(delete(OptOut).where(OptOut.phone_e164.in_(phones)))
         session.execute(delete(SmsMessage).where(SmsMessage.phone_e164.in_(phones)))
         session.execute(delete(Response).where(Response.survey_id.in_(survey_ids)))
@@ -86,6 +94,7 @@ def committed_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         session.execute(delete(CaseContact).where(CaseContact.case_id.in_(case_ids)))
         session.execute(delete(Case).where(Case.unit_id == unit_ids))
         session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
+        session.execute(delete(User).where(User.unit_id == unit_ids))
         session.execute(delete(Unit).where(Unit.code == code))
 
 

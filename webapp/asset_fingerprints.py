@@ -11,17 +11,21 @@ stale copy. Any other request (no ``v``, or a ``v`` from a page rendered before 
 deployment or by another host mid-way through a rolling one) keeps Flask's ``no-cache``
 with an ETag: old pages still get the file, and the browser checks it each time.
 
-Each fingerprint is computed at its file's first use and kept for the life of the
-process: no request hashes or reads a file to build a URL, and the survey page builds its
-URLs once per process anyway (``webapp.citizen.views``). A file replaced under a running
-process keeps its old fingerprint until the process restarts, as every deployment does.
-The HTML pages keep ``no-store`` (``webapp.security``): only the assets are cached.
+Each fingerprint is computed at its file's first use and kept with the file's size and
+modification time: no request hashes or reads a file to build a URL, and the survey page
+builds its URLs once per process anyway (``webapp.citizen.views``). Serving an asset
+compares the file's size and time with those kept (one ``stat``, as serving it needs
+anyway): a file replaced under a running process (an in-place deploy, a graceful
+reload) is hashed again, so its old URL is never answered with the new bytes marked
+immutable, and pages rendered from then on name the new content. The HTML pages keep
+``no-store`` (``webapp.security``): only the assets are cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +40,64 @@ IMMUTABLE_MAX_AGE_SECONDS = 365 * 24 * 3600
 _EXTENSION_KEY = "static_fingerprints"
 
 
-def _file_fingerprint(static_folder: str | None, filename: str) -> str | None:
-    """The first hex digits of the SHA-256 of a static file, or None if there is no such file."""
+@dataclass(frozen=True)
+class _Fingerprint:
+    """A file's fingerprint and the size and modification time it was taken at."""
+
+    digest: str
+    size: int
+    mtime_ns: int
+
+
+def _path(filename: str) -> Path | None:
+    static_folder = current_app.static_folder
     path = safe_join(static_folder, filename) if static_folder else None
-    if path is None or not Path(path).is_file():
+    return Path(path) if path is not None else None
+
+
+def _take_fingerprint(path: Path | None) -> _Fingerprint | None:
+    """The first hex digits of the SHA-256 of a static file, or None if there is no such file."""
+    if path is None or not path.is_file():
         return None
-    with Path(path).open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()[:FINGERPRINT_HEX_DIGITS]
+    stat = path.stat()
+    with path.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()[:FINGERPRINT_HEX_DIGITS]
+    return _Fingerprint(digest, stat.st_size, stat.st_mtime_ns)
+
+
+def _cache() -> dict[str, _Fingerprint | None]:
+    cache: dict[str, _Fingerprint | None] = current_app.extensions[_EXTENSION_KEY]
+    return cache
 
 
 def fingerprint(filename: str) -> str | None:
-    """The current app's fingerprint of a static file, computed once per process.
+    """The current app's fingerprint of a static file, taken at its first use.
 
     A missing file is remembered as None (its URL carries no version). The names come
     from our own templates and code, or from requests for files that exist, so the cache
     holds at most one entry per file.
     """
-    cache: dict[str, str | None] = current_app.extensions[_EXTENSION_KEY]
-    try:
-        return cache[filename]
-    except KeyError:
-        found = cache[filename] = _file_fingerprint(current_app.static_folder, filename)
-        return found
+    cache = _cache()
+    if filename not in cache:
+        cache[filename] = _take_fingerprint(_path(filename))
+    found = cache[filename]
+    return found.digest if found is not None else None
+
+
+def _current_fingerprint(filename: str) -> str | None:
+    """The fingerprint of the file as it is now: taken again if its size or time changed."""
+    cache = _cache()
+    kept = cache.get(filename)
+    path = _path(filename)
+    if kept is not None and path is not None:
+        try:
+            stat = path.stat()
+        except OSError:  # removed since it was served: taken again below, as missing
+            stat = None
+        if stat is not None and (stat.st_size, stat.st_mtime_ns) == (kept.size, kept.mtime_ns):
+            return kept.digest
+    found = cache[filename] = _take_fingerprint(path)
+    return found.digest if found is not None else None
 
 
 def _add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
@@ -78,7 +118,7 @@ def serve_static(filename: str) -> Response:
     """
     response = current_app.send_static_file(filename)
     version = request.args.get(VERSION_ARG)
-    if version is not None and version == fingerprint(posixpath.normpath(filename)):
+    if version is not None and version == _current_fingerprint(posixpath.normpath(filename)):
         cache_control = response.cache_control
         cache_control.no_cache = None
         cache_control.public = True

@@ -77,14 +77,16 @@ def test_an_asset_without_its_current_fingerprint_is_served_but_revalidated(clie
     assert client.get("/static/css/missing.css?v=0123456789").status_code == 404
 
 
-def test_a_changed_file_gets_a_new_fingerprint_in_a_new_process(make_app: Callable[..., Flask], tmp_path: Path):
-    """Each process hashes a file once: a change shows in the next deployment's URLs.
+def test_a_changed_file_gets_a_new_fingerprint(make_app: Callable[..., Flask], tmp_path: Path):
+    """URLs are built from the fingerprint taken at first use; serving notices a changed file.
 
-    A page rendered before the change (its old fingerprint) still gets the file, but
-    not for good.
+    A file replaced under a running process (an in-place deploy) is hashed again when next
+    served: its old URL gets the new bytes, but not for good, and the URLs built from then
+    on name the new content. A new process names it from the start.
     """
+    old, new = b"body { color: #111 }", b"body { color: #000; margin: 0 }"
     asset = tmp_path / "app.css"
-    asset.write_bytes(b"body { color: #111 }")
+    asset.write_bytes(old)
 
     def static_url(app: Flask) -> str:
         with app.test_request_context():
@@ -95,20 +97,21 @@ def test_a_changed_file_gets_a_new_fingerprint_in_a_new_process(make_app: Callab
         app.static_folder = str(tmp_path)
         return app
 
-    before = new_process()
-    old_url = static_url(before)
-    assert old_url == f"/static/app.css?v={_fingerprint(b'body { color: #111 }')}"
-
-    asset.write_bytes(b"body { color: #000 }")
-    assert static_url(before) == old_url  # computed once: no per-request hashing
-    after = new_process()
-    new_url = static_url(after)
-    assert new_url == f"/static/app.css?v={_fingerprint(b'body { color: #000 }')}"
-
-    client = after.test_client()
-    with client.get(new_url) as current:
+    running = new_process()
+    old_url = static_url(running)
+    assert old_url == f"/static/app.css?v={_fingerprint(old)}"
+    with running.test_client().get(old_url) as current:
         assert _directives(current) == IMMUTABLE
-    with client.get(old_url) as stale:
-        assert stale.data == b"body { color: #000 }"
+
+    asset.write_bytes(new)
+    assert static_url(running) == old_url  # no per-URL file access: not noticed yet
+    with running.test_client().get(old_url) as stale:
+        assert stale.data == new
         assert "immutable" not in stale.headers["Cache-Control"]
         assert "no-cache" in _directives(stale)
+    new_url = f"/static/app.css?v={_fingerprint(new)}"
+    assert static_url(running) == new_url
+    assert static_url(new_process()) == new_url
+    with new_process().test_client().get(new_url) as current:
+        assert current.data == new
+        assert _directives(current) == IMMUTABLE

@@ -146,8 +146,8 @@ def city_supervisor(auth: AuthActions, tree: Tree, make_user: Callable[..., User
         ("category", {"category-category": "办案效率"}),
         ("phone", {}),
         ("urgency-dismissal", {"dismiss-note": "误报"}),
-        ("urgency-dismissal/confirm", {"review-note": "同意"}),
-        ("urgency-dismissal/reject", {"review-note": "不同意"}),
+        ("urgency-dismissal/confirm", {"review-note": "同意", "review-proposal": "1"}),
+        ("urgency-dismissal/reject", {"review-note": "不同意", "review-proposal": "1"}),
     ],
 )
 def test_a_supervisor_cannot_work_a_ticket(
@@ -233,7 +233,7 @@ def test_a_threat_is_a_false_alarm_only_once_a_second_person_confirms(
     assert f"{city_handler.display_name} 于" in page
     assert "理由：邻里玩笑话" in page
     assert "/urgency-dismissal/confirm" not in page  # the proposer only withdraws
-    own = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data={"review-note": ""})
+    own = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data=_review(client, ticket, ""))
     assert own.status_code == 400
     assert "不能确认自己提出的误报" in own.get_data(as_text=True)
     assert _queue_row(client, ticket).count("待复核") == 1
@@ -242,7 +242,7 @@ def test_a_threat_is_a_false_alarm_only_once_a_second_person_confirms(
     auth.logout()
     auth.login(reviewer.username)
     assert "/urgency-dismissal/confirm" in client.get(f"/triage/{ticket.id}").get_data(as_text=True)
-    confirmed = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data={"review-note": ""})
+    confirmed = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data=_review(client, ticket, ""))
     assert confirmed.status_code == 302
     session.expire_all()
     assert ticket.priority is TicketPriority.NORMAL
@@ -259,6 +259,16 @@ def _history(client: FlaskClient, ticket: Ticket) -> list[str]:
     page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     events = page[page.index('<ol class="events">') : page.index("</ol>")]
     return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in events.split("<li>")[1:]]
+
+
+def _review(client: FlaskClient, ticket: Ticket, note: str) -> dict[str, str]:
+    """The review form as the ticket page fills it: the note and the proposal the page shows."""
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    proposal = re.search(r'name="review-proposal" type="hidden" value="(\d+)"', page) or re.search(
+        r'type="hidden" name="review-proposal" value="(\d+)"', page
+    )
+    assert proposal is not None, "the review form names the proposal it shows"
+    return {"review-note": note, "review-proposal": proposal.group(1)}
 
 
 def _queue_row(client: FlaskClient, ticket: Ticket) -> str:
@@ -280,10 +290,15 @@ def test_a_rejected_proposal_keeps_the_ticket_urgent(
     client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "群众说的是几年前的事"})
     auth.logout()
     auth.login(make_user(Role.HANDLER, tree.east, display_name="王复核").username)
-    unexplained = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": " "})
+    unnamed = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": "家暴须回访核实"})
+    assert unnamed.status_code == 400
+    assert "缺少误报提议编号" in unnamed.get_data(as_text=True)
+    unexplained = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data=_review(client, ticket, " "))
     assert unexplained.status_code == 400
     assert "请说明驳回理由" in unexplained.get_data(as_text=True)
-    rejected = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": "家暴须回访核实"})
+    rejected = client.post(
+        f"/triage/{ticket.id}/urgency-dismissal/reject", data=_review(client, ticket, "家暴须回访核实")
+    )
     assert rejected.status_code == 302
     session.expire_all()
     assert ticket.priority is TicketPriority.URGENT
@@ -300,7 +315,7 @@ def test_the_proposer_withdraws_their_proposal(
     ticket = make_ticket(tree.east_station, overall=4, comment=THREAT_COMMENT)
     client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "邻里玩笑话"})
     withdrawn = client.post(
-        f"/triage/{ticket.id}/urgency-dismissal/reject", data={"review-note": "再核实"}, follow_redirects=True
+        f"/triage/{ticket.id}/urgency-dismissal/reject", data=_review(client, ticket, "再核实"), follow_redirects=True
     )
     assert "误报提议已撤回，预警保留" in withdrawn.get_data(as_text=True)
     assert "撤回预警误报提议（扬言报复/威胁人身），预警保留 — 再核实" in _history(client, ticket)[-1]

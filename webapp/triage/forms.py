@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import HiddenInput
 
 from surveys.models import TicketPriority
 from surveys.states import TicketStatus
@@ -61,6 +62,8 @@ class ReviewDismissalForm(StaffForm):
     the service checks.
     """
 
+    #: The proposal the reviewer read: another one made meanwhile is not theirs to judge.
+    proposal = IntegerField(widget=HiddenInput(), validators=[InputRequired("缺少误报提议编号：请刷新页面后再复核")])
     note = TextAreaField("复核意见", validators=[Length(max=2000, message="内容不能超过 2000 字")])
 
 

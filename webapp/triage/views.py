@@ -291,7 +291,7 @@ def reject_dismissal(ticket_id: int) -> Response | tuple[str, int]:
 
 def _review_dismissal(
     ticket_id: int,
-    review: Callable[[Session, Ticket, User, dt.datetime, str], TicketEvent],
+    review: Callable[[Session, Ticket, User, dt.datetime, int, str], TicketEvent],
     action: str | Callable[[TicketEvent], str],
 ) -> Response | tuple[str, int]:
     """Confirm or reject: the note is optional to the form, ``review`` decides whether it is required."""
@@ -299,8 +299,10 @@ def _review_dismissal(
     form = ReviewDismissalForm(prefix="review")
     if not form.validate_on_submit():
         return _render(found, status=400, review_form=form)
-    note = form.note.data or ""
-    return _apply(found, action, lambda: review(get_session(), found, current_staff().db_user(), clock_now(), note))
+    note, proposal_id = form.note.data or "", form.proposal.data
+    return _apply(
+        found, action, lambda: review(get_session(), found, current_staff().db_user(), clock_now(), proposal_id, note)
+    )
 
 
 @bp.post("/<int:ticket_id>/phone")
