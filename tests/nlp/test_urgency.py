@@ -56,6 +56,8 @@ def kinds(text: str) -> set[str]:
         ("孩子被开水烫伤了", "violence"),  # burns: 烟头, 开水, 热油 …
         ("他拿热油泼我", "violence"),
         ("他用热水烫我", "violence"),
+        ("他说知道我住哪", "threat"),  # the citizen threatened, in a short comment
+        ("那人放话说知道我家在哪", "threat"),
         ("我老公昨晚拿烟头烫我", "domestic_violence"),
         ("老公喝醉了扇我", "domestic_violence"),
     ],
@@ -184,9 +186,9 @@ def bigram_net_analyzer() -> Analyzer:
 @pytest.mark.parametrize(
     "text",
     [
-        "民警拒收红包",  # an integrity phrase covers 红包
-        "红包他们坚决不收",
-        "民警推荐的",  # a violence phrase covers 推荐, which the net reads as integrity
+        "民警拒收红包，给他们点个赞",  # an integrity phrase covers 红包
+        "红包他们坚决不收，很正派",
+        "民警推荐的调解员很专业负责",  # a violence phrase covers 推荐, which the net reads as integrity
     ],
 )
 def test_text_an_unless_phrase_covers_raises_no_net_flag(bigram_net_analyzer: Analyzer, text: str) -> None:
@@ -203,17 +205,29 @@ def test_the_net_still_flags_what_lies_outside_the_phrases(bigram_net_analyzer: 
 @pytest.mark.parametrize(
     "text",
     [
-        "民警拒收红包",  # integrity: 拒收红包
+        "民警拒收红包，给他们点个赞",  # integrity: 拒收红包
         "交警退回了我们送的红包",  # integrity: 退回…红包
-        "民警不收钱",  # integrity: 不收钱
-        "民警没要好处",  # integrity: 没要好处
-        "打我一个措手不及",  # violence: 打我一个措手不及 (the net said domestic violence)
-        "推了我一把才办上",  # violence: 推了我一把才办上
-        "钱你发现后原封不动退给我了",  # integrity: 原封不动退给
+        "我们送的红包民警坚决不收",  # integrity: 红包…坚决不收
+        "事后想给民警包个红包，他们坚决不收",
+        "打我一个措手不及，还好民警帮忙",  # violence: 打我一个措手不及 (the net said domestic violence)
     ],
 )
 def test_the_shipped_net_respects_unless_phrases(analyzer: Analyzer, text: str) -> None:
     """Praise and homographs the shipped net flagged before it counted the phrases out."""
+    assert not analyzer.analyze(text).is_urgent
+
+
+def test_the_net_does_not_speak_for_a_short_comment(bigram_net_analyzer: Analyzer) -> None:
+    """In a few characters one n-gram carries the whole score: the rules alone judge them."""
+    assert bigram_net_analyzer.analyze("他拿着烟头在我面前晃来晃去").is_urgent
+    assert bigram_net_analyzer.analyze("他拿着烟头在我面前晃").is_urgent  # 10 characters
+    assert not bigram_net_analyzer.analyze("他拿着烟头").is_urgent
+    assert not bigram_net_analyzer.analyze("他拿着烟头！！😡😡😡😡😡").is_urgent  # marks and emoji count for nothing
+
+
+@pytest.mark.parametrize("text", ["我要投诉", "我要投诉这个民警", "我气炸了", "民警", "他", "派出所", "我要举报他们"])
+def test_the_shipped_net_leaves_short_everyday_replies_alone(analyzer: Analyzer, text: str) -> None:
+    """Replies the net flagged (我要投诉 as violence, 我气炸了 as self-harm) before the floor."""
     assert not analyzer.analyze(text).is_urgent
 
 
