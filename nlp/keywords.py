@@ -23,8 +23,9 @@ from nlp.tokenizer import read_resource_lines, segment, stopwords, word_frequenc
 _MIN_WORD_CHARS = 2
 # A number written in Chinese, with what it counts (三十分钟, 两个, 四五次, 一百块, 一个半,
 # 半天, 几次, 两句): a number all the same, though str.isalpha() is true for 一 and 十.
+# 多余 (superfluous: 多余的费用) is a word, not 多 counted with 余.
 _CHINESE_NUMBER = re.compile(
-    r"[零〇一二两三四五六七八九十百千万亿半几多]+"
+    r"(?!多余)[零〇一二两三四五六七八九十百千万亿半几多]+"
     r"[几多来余半个次回趟遍分钟秒小时天日周月年号块元角岁名位条件项句声眼步顿拳脚]*"
 )
 # Words the segmenter has never seen (HMM-found names, new slang) are rare by definition.

@@ -93,6 +93,7 @@ def test_themes_name_problems_not_fillers_or_generic_words(method: Literal["tfid
 def test_quantities_are_no_keywords() -> None:
     for text in ("等了一个半小时", "问了两句就走了", "跑了几次", "等了半天"):
         assert not set(comment_keywords(segment(text))) & {"一个半", "两句", "几次", "半天", "小时"}, text
+    assert "多余" in comment_keywords(segment("收了多余的费用"))  # a word, not 多 counted with 余
 
 
 def test_one_comment_loses_its_fillers_but_keeps_the_generic_words() -> None:
