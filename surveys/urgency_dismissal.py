@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from surveys.audit import record_audit
 from surveys.errors import ValidationError
-from surveys.models import Analysis, Ticket, TicketEvent, TicketPriority, User
+from surveys.models import Analysis, Response, Ticket, TicketEvent, TicketPriority, User
 from surveys.text import storable_text
 from surveys.triage import DEADLINES, URGENCY_DISMISSED, URGENT_REASON_PREFIX, current_analysis, ticket_reasons
 
@@ -204,7 +204,8 @@ def _locked_dismissible_analysis(session: Session, ticket: Ticket) -> Analysis:
     both act on what their pages showed (two dismissals, two proposals, a confirmation
     racing a rejection).
     """
-    session.refresh(ticket.response, with_for_update=True)
+    answer = select(Response).where(Response.id == ticket.response_id).with_for_update(of=Response)
+    session.scalars(answer.execution_options(populate_existing=True)).one()
     session.refresh(ticket, ["priority", "reasons", "deadline_at"], with_for_update=True)
     analysis = current_analysis(session, ticket.response)
     refused = _dismissal_refused(ticket, analysis)
