@@ -16,8 +16,8 @@ from surveys.analysis import store_analysis
 from surveys.errors import InvalidTransitionError
 from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
-from surveys.triage import add_ticket_note, change_ticket_status, open_ticket_if_needed
-from surveys.urgency_dismissal import dismiss_urgent_flags
+from surveys.triage import add_ticket_note, change_ticket_status, current_analysis, open_ticket_if_needed
+from surveys.urgency_dismissal import confirm_urgency_dismissal, dismiss_urgent_flags
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -185,6 +185,27 @@ def test_a_supervisor_sees_the_ticket_and_leaves_a_note_but_no_call_back(
     ]
 
 
+def test_a_supervisors_note_reads_as_an_instruction(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_supervisor: User,
+    now: dt.datetime,
+):
+    """A supervisor's note is a 督办意见: no one-option choice of kind, and so named in the history."""
+    ticket = make_ticket(tree.east_station)
+    handler = make_user(Role.HANDLER, tree.city, display_name="李办理")
+    add_ticket_note(session, ticket, handler, now, "已联系群众", "note")
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert 'name="note-kind"' not in page
+    assert client.post(f"/triage/{ticket.id}/note", data={"note-note": "请三日内办结"}).status_code == 302
+    history = _history(client, ticket)
+    assert history[-2].endswith("李办理： 备注 — 已联系群众")
+    assert history[-1].endswith(f"{city_supervisor.display_name}： 督办意见 — 请三日内办结")
+
+
 def test_a_handler_marks_urgent_flags_as_a_false_alarm(
     client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
 ):
@@ -252,6 +273,74 @@ def test_a_threat_is_a_false_alarm_only_once_a_second_person_confirms(
     assert "待复核" not in _queue_row(client, ticket)
     actions = [(entry.action, entry.actor_id) for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions == [("urgency.propose_dismissal", city_handler.id), ("urgency.confirm_dismissal", reviewer.id)]
+
+
+def _analysis_flags(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str]]:
+    """The urgent flags of the ticket page's 文本分析, as (class, text)."""
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    return re.findall(r'<dt>预警</dt><dd class="(\w+)">([^<]*)</dd>', page)
+
+
+def test_a_confirmed_false_alarm_reads_as_dismissed_until_the_comment_changes(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+    now: dt.datetime,
+):
+    ticket = make_ticket(tree.east_station, overall=1, comment="我要弄死那个辅警，态度太差了")
+    assert _analysis_flags(client, ticket) == [("urgent", "扬言报复/威胁人身：“弄死”")]
+    proposal = dismiss_urgent_flags(session, ticket, make_user(Role.HANDLER, tree.city), now, "气话，已电话核实")
+    confirm_urgency_dismissal(session, ticket, city_handler, now, proposal.id)
+    assert _analysis_flags(client, ticket) == [("dismissed", "扬言报复/威胁人身：“弄死”（已核实为误报）")]
+
+    response = ticket.response  # the citizen writes again: the verdict was about other words
+    response.comment = "我要弄死那个辅警，态度太差了。我说到做到"
+    analysis = store_analysis(session, response, get_default_analyzer().analyze(response.comment), now)
+    open_ticket_if_needed(session, response, analysis, now)
+    assert _analysis_flags(client, ticket) == [("urgent", "扬言报复/威胁人身：“弄死”")]
+
+
+@pytest.mark.parametrize(("overall", "label"), [(1, "非常不满意"), (4, "满意")])
+def test_a_rating_reads_as_the_answer_the_citizen_chose(
+    client: FlaskClient,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    city_handler: User,
+    overall: int,
+    label: str,
+):
+    ticket = make_ticket(tree.east_station, overall=overall)
+    after_number = re.findall(r"<td[^>]*>(.*?)</td>", _queue_row(client, ticket), flags=re.DOTALL)
+    assert after_number[2] == label  # priority, unit, rating
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert f"总体评价：<strong>{label}</strong>" in page
+    assert "星" not in page
+
+
+@pytest.mark.parametrize(
+    ("role", "sees_version"), [(Role.HANDLER, False), (Role.SUPERVISOR, False), (Role.ADMIN, True)]
+)
+def test_the_model_version_is_for_administrators_and_the_score_is_explained(
+    client: FlaskClient,
+    session: Session,
+    auth: AuthActions,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    role: Role,
+    sees_version: bool,
+):
+    ticket = make_ticket(tree.east_station)
+    analysis = current_analysis(session, ticket.response)
+    assert analysis is not None
+    auth.login(make_user(role, tree.city).username)
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert (analysis.model_version in page) is sees_version
+    assert f"负面，满意倾向 {analysis.sentiment_score:.2f}" in page
+    assert "（0 最不满意，1 最满意）" in page
 
 
 def _history(client: FlaskClient, ticket: Ticket) -> list[str]:

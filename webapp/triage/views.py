@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from surveys.errors import InvalidTransitionError, ValidationError
 from surveys.exports import write_tickets_workbook
 from surveys.models import Role, Ticket, TicketEvent, User, is_purged_phone
+from surveys.questions import OVERALL_LABELS
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
 from surveys.triage import (
@@ -22,6 +23,7 @@ from surveys.triage import (
     add_ticket_note,
     change_ticket_status,
     current_analysis,
+    dismissed_urgency_kinds,
     get_ticket_in_scope,
     list_queue,
     recategorize_ticket,
@@ -71,7 +73,7 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
 def _note_form() -> NoteForm:
     note_form = NoteForm(prefix="note")
     if not _works_tickets():
-        note_form.kind.choices = [SelectChoice("note", "备注")]  # no number, so no call-back
+        note_form.kind.choices = [SelectChoice("note", "督办意见")]  # no number, so no call-back
     return note_form
 
 
@@ -115,6 +117,10 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
         "triage/ticket.html",
         ticket=ticket,
         analysis=analysis,
+        dismissed_flag_kinds=dismissed_urgency_kinds(get_session(), ticket),
+        # The model version names files and rules: of use to whoever retrains, noise to a handler.
+        shows_model_version=current_staff().role == Role.ADMIN,
+        overall_labels=OVERALL_LABELS,
         urgency_dismissible=urgency_dismissible(ticket, analysis),
         dismissal_needs_confirmation=dismissal_needs_confirmation(analysis),
         dismissal_proposal=pending_dismissal_proposal(get_session(), ticket),
@@ -140,6 +146,7 @@ def queue() -> str:
         tickets=tickets,
         awaiting_review=pending_dismissal_proposals(session, tickets),
         labels=STATUS_LABELS,
+        overall_labels=OVERALL_LABELS,
         priority_labels=PRIORITY_LABELS,
         now=clock_now(),
     )
