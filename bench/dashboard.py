@@ -60,6 +60,7 @@ PAGES = (
     ("scorecard_xlsx", "supervisor", "/dashboard/export.xlsx"),
     ("bulletin_xlsx", "supervisor", "/dashboard/bulletin.xlsx"),
     ("queue", "handler", "/triage/"),
+    ("queue_filtered", "handler", "/triage/?unit={branch}&overdue=y&q=B1"),
     ("ticket_export_xlsx", "handler", "/triage/export.xlsx"),
 )
 

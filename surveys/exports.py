@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from surveys.index import IndexChange, UnitIndex
 from surveys.models import Unit
-from surveys.triage import queue_query
+from surveys.ticket_queue import queue_query
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")

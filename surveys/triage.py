@@ -7,7 +7,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from surveys.audit import record_audit
@@ -123,7 +123,8 @@ def dismissed_urgency_kinds(session: Session, ticket: Ticket) -> frozenset[str]:
     )
 
 
-_RANK = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
+#: Lower is more pressing: the queue's order, and whether a new analysis raises a ticket.
+PRIORITY_RANK = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
 
 
 def _raise_if_more_pressing(
@@ -136,7 +137,7 @@ def _raise_if_more_pressing(
     is the system's transition, outside the handlers' state machine, so it is logged as a
     status event without an actor, and its deadline counts afresh from now.
     """
-    if _RANK[priority] >= _RANK[ticket.priority]:
+    if PRIORITY_RANK[priority] >= PRIORITY_RANK[ticket.priority]:
         return
     session.add(
         TicketEvent(
@@ -167,39 +168,6 @@ def _raise_if_more_pressing(
     ticket.updated_at = now
     session.flush()
     log.info("ticket %s raised to %s", ticket.id, priority)
-
-
-_PRIORITY_ORDER = case(_RANK, value=Ticket.priority)
-
-
-def queue_query(root: Unit, statuses: Sequence[TicketStatus] = tuple(OPEN_TICKET_STATES)) -> Select[tuple[Ticket]]:
-    """Tickets in ``root``'s subtree, the most urgent and nearest deadline first."""
-    return (
-        select(Ticket)
-        .join(Unit, Ticket.unit_id == Unit.id)
-        .where(in_subtree(Unit.path, root), Ticket.status.in_(statuses))
-        .order_by(_PRIORITY_ORDER, Ticket.deadline_at, Ticket.id)
-        .options(
-            joinedload(Ticket.unit),
-            joinedload(Ticket.assignee),
-            joinedload(Ticket.response).joinedload(Response.survey).joinedload(Survey.case),
-        )
-    )
-
-
-def list_queue(session: Session, root: Unit, limit: int = 200) -> list[Ticket]:
-    """The open tickets a handler scoped to ``root`` works on."""
-    return list(session.scalars(queue_query(root).limit(limit)).unique())
-
-
-def count_open_tickets(session: Session, root: Unit) -> int:
-    """How many open tickets lie in ``root``'s subtree."""
-    stmt = (
-        select(func.count(Ticket.id))
-        .join(Unit, Ticket.unit_id == Unit.id)
-        .where(in_subtree(Unit.path, root), Ticket.status.in_(OPEN_TICKET_STATES))
-    )
-    return int(session.scalar(stmt) or 0)
 
 
 def get_ticket_in_scope(session: Session, ticket_id: int, root: Unit) -> Ticket | None:

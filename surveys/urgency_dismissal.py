@@ -32,7 +32,8 @@ NEEDS_CONFIRMATION = frozenset({"threat", "violence", "domestic_violence"})
 #: Event kinds of the two-person dismissal; their data names the flag kinds and labels.
 URGENCY_DISMISSAL_PROPOSED = "urgency_dismissal_proposed"
 URGENCY_DISMISSAL_REJECTED = "urgency_dismissal_rejected"
-_VERDICTS = (URGENCY_DISMISSED, URGENCY_DISMISSAL_PROPOSED, URGENCY_DISMISSAL_REJECTED)
+#: Every verdict on a ticket's urgent flags: the last one says whether a proposal is waiting.
+VERDICT_KINDS = (URGENCY_DISMISSED, URGENCY_DISMISSAL_PROPOSED, URGENCY_DISMISSAL_REJECTED)
 
 
 def _dismissal_refused(ticket: Ticket, analysis: Analysis | None) -> str | None:
@@ -96,7 +97,7 @@ def pending_dismissal_proposals(session: Session, tickets: Sequence[Ticket]) -> 
         return {}
     verdicts_stmt = (
         select(TicketEvent)
-        .where(TicketEvent.ticket_id.in_(urgent), TicketEvent.kind.in_(_VERDICTS))
+        .where(TicketEvent.ticket_id.in_(urgent), TicketEvent.kind.in_(VERDICT_KINDS))
         .order_by(TicketEvent.id)
     )
     last = {event.ticket_id: event for event in session.scalars(verdicts_stmt)}

@@ -14,7 +14,8 @@ from surveys.analysis import analyze_pending_responses, rescore_responses, store
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import Case, Channel, Response, Survey, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
-from surveys.triage import DEADLINES, change_ticket_status, list_queue
+from surveys.ticket_queue import queue_page
+from surveys.triage import DEADLINES, change_ticket_status
 
 THREAT = "民警威胁我说要打死我，救命"
 
@@ -93,7 +94,7 @@ def test_an_urgent_comment_after_the_ticket_was_closed_reopens_it(
     assert ticket.priority is TicketPriority.URGENT
     assert (ticket.resolved_at, ticket.closed_at) == (None, None)
     assert ticket.deadline_at == later + DEADLINES[TicketPriority.URGENT]
-    assert ticket in list_queue(session, ticket.unit)
+    assert ticket in queue_page(session, ticket.unit).tickets
     reopened = session.scalars(
         select(TicketEvent).where(TicketEvent.ticket == ticket, TicketEvent.to_status == TicketStatus.NEW)
     ).all()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +20,7 @@ from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority
 from surveys.states import TicketStatus
 from surveys.triage import add_ticket_note, change_ticket_status, current_analysis, open_ticket_if_needed
 from surveys.urgency_dismissal import confirm_urgency_dismissal, dismiss_urgent_flags
-from tests.factories import AuthActions
+from tests.factories import TEST_PASSWORD, AuthActions
 from tests.webapp.conftest import Tree
 
 
@@ -541,3 +543,185 @@ def test_refused_ticket_actions_are_explained_in_chinese(
     assert "内容不能超过 2000 字" in note.get_data(as_text=True)
     for response in (category, status, note):
         assert "Not a valid" not in response.get_data(as_text=True)
+
+
+def _listed(client: FlaskClient, query: str = "") -> list[int]:
+    """The ticket numbers the queue lists for ``query`` (a query string), in order."""
+    response = client.get(f"/triage/{query}")
+    assert response.status_code == 200
+    return [int(n) for n in re.findall(r">#(\d+)</a></td>", response.get_data(as_text=True))]
+
+
+@dataclasses.dataclass
+class Queue:
+    """Open tickets of the city that differ in one way each."""
+
+    east_urgent: Ticket
+    west_proposed: Ticket
+    east_overdue: Ticket
+    west_mine: Ticket
+
+
+@pytest.fixture
+def queue(
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+    now: dt.datetime,
+) -> Queue:
+    east_urgent = make_ticket(tree.east_station, overall=1, comment="民警收了对方的红包，我要去北京上访")
+    west_proposed = make_ticket(tree.west_station, overall=4, comment=THREAT_COMMENT)
+    dismiss_urgent_flags(session, west_proposed, make_user(Role.HANDLER, tree.city), now, "邻里玩笑话")
+    east_overdue = make_ticket(tree.east_station, overall=2, comment="等得有点久")
+    east_overdue.deadline_at = now - dt.timedelta(minutes=5)
+    west_mine = make_ticket(tree.west_station, overall=1)
+    for status in (TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS):
+        change_ticket_status(session, west_mine, status, city_handler, now)
+    session.flush()
+    assert [t.priority for t in (east_urgent, west_proposed, east_overdue, west_mine)] == [
+        TicketPriority.URGENT,
+        TicketPriority.URGENT,
+        TicketPriority.NORMAL,
+        TicketPriority.HIGH,
+    ]
+    return Queue(east_urgent, west_proposed, east_overdue, west_mine)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?priority=urgent", ["east_urgent", "west_proposed"]),
+        ("?priority=high", ["west_mine"]),
+        ("?status=in_progress", ["west_mine"]),
+        ("?unit={east}", ["east_urgent", "east_overdue"]),
+        ("?unit={west_station}", ["west_proposed", "west_mine"]),
+        ("?overdue=y", ["east_overdue"]),
+        ("?mine=y", ["west_mine"]),
+        ("?review=y", ["west_proposed"]),
+        ("?q={west_mine}", ["west_mine"]),
+        ("?q=%23{east_overdue}", ["east_overdue"]),
+        ("?q={east_urgent_case}", ["east_urgent"]),
+        ("?priority=urgent&unit={east}", ["east_urgent"]),
+    ],
+)
+def test_each_filter_narrows_the_queue(client: FlaskClient, tree: Tree, queue: Queue, query: str, expected: list[str]):
+    names = {
+        "east": tree.east.id,
+        "west_station": tree.west_station.id,
+        "west_mine": queue.west_mine.id,
+        "east_overdue": queue.east_overdue.id,
+        "east_urgent_case": queue.east_urgent.response.survey.case.external_no,
+    }
+    assert _listed(client) == [
+        t.id for t in (queue.east_urgent, queue.west_proposed, queue.west_mine, queue.east_overdue)
+    ]
+    assert _listed(client, query.format(**names)) == [getattr(queue, name).id for name in expected]
+
+
+def test_the_review_filter_lists_the_tickets_marked_for_review(client: FlaskClient, queue: Queue):
+    page = client.get("/triage/").get_data(as_text=True)
+    marked = [int(n) for n in re.findall(r">#(\d+)<(?:(?!</tr>).)*待复核", page, flags=re.DOTALL)]
+    assert marked == [queue.west_proposed.id]
+    assert _listed(client, "?review=y") == marked
+
+
+def test_a_unit_outside_the_scope_is_refused_not_shown(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+):
+    east = make_ticket(tree.east_station)
+    make_ticket(tree.west_station)
+    auth.login(make_user(Role.HANDLER, tree.east).username)
+    page = client.get(f"/triage/?unit={tree.west_station.id}")
+    assert page.status_code == 200
+    assert "没有这个单位，或它不在您的权限范围内" in page.get_data(as_text=True)
+    assert _listed(client, f"?unit={tree.west_station.id}") == [east.id]  # the filter is left out, the scope stays
+    options = re.findall(r'<option value="(\d+)"', page.get_data(as_text=True))
+    assert options == [str(u.id) for u in (tree.east, tree.east_station)]
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("?priority=critical", "没有这个优先级"),
+        ("?status=closed", "只能选择未办结的状态"),
+        ("?unit=abc", "没有这个单位"),
+        ("?unit=99999999999999999999", "没有这个单位"),
+        ("?q=" + "长" * 65, "搜索内容不能超过 64 个字"),
+        ("?q=%00", "搜索内容含有不可见的控制字符"),
+    ],
+)
+def test_an_invalid_filter_is_explained_and_left_out(client: FlaskClient, queue: Queue, query: str, error: str):
+    response = client.get(f"/triage/{query}&overdue=y")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<p class="field-error">{error}' in page
+    assert "Not a valid" not in page
+    assert _listed(client, f"{query}&overdue=y") == [queue.east_overdue.id]  # the other filters still apply
+
+
+@pytest.fixture
+def five_pages_of_one(
+    tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User, monkeypatch: pytest.MonkeyPatch
+) -> list[Ticket]:
+    """Pages of two tickets, five tickets of the east branch (same priority and deadline: in number order)."""
+    monkeypatch.setattr("surveys.ticket_queue.QUEUE_PAGE_SIZE", 2)
+    return [make_ticket(tree.east_station, comment=f"出警太慢了，等了{n}个小时") for n in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"), [("abc", 1), ("-1", 1), ("0", 1), ("3", 3), ("4", 3), ("99999999999999999999", 3)]
+)
+def test_a_page_number_out_of_range_shows_the_nearest_page(
+    client: FlaskClient, five_pages_of_one: list[Ticket], number: str, shown: int
+):
+    page = client.get(f"/triage/?page={number}").get_data(as_text=True)
+    assert f"第 {shown}/3 页" in page
+    expected = five_pages_of_one[(shown - 1) * 2 : shown * 2]
+    assert _listed(client, f"?page={number}") == [t.id for t in expected]
+
+
+def test_the_heading_counts_every_match_and_the_pages_keep_the_filters(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], five_pages_of_one: list[Ticket]
+):
+    east = five_pages_of_one
+    make_ticket(tree.west_station)
+    first = client.get(f"/triage/?unit={tree.east.id}&overdue=&q=").get_data(as_text=True)
+    assert re.search(
+        r'<h1>待办工单 <span class="count">5</span></h1>\s*<span class="hint page-number">第 1/3 页', first
+    )
+    assert "上一页" not in first
+    next_url = re.search(r'<a class="button" rel="next" href="([^"]+)">下一页</a>', first)
+    assert next_url is not None
+    assert next_url.group(1) == f"/triage/?page=2&amp;unit={tree.east.id}"
+    second = client.get(next_url.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "第 2/3 页" in second
+    assert f'rel="prev" href="/triage/?unit={tree.east.id}"' in second
+    pages = [_listed(client, f"?unit={tree.east.id}&page={n}") for n in (1, 2, 3)]
+    assert pages == [[east[0].id, east[1].id], [east[2].id, east[3].id], [east[4].id]]  # same priority and deadline
+
+
+def test_filters_need_no_csrf_token(
+    make_app: Callable[..., Flask], tree: Tree, make_ticket: Callable[..., Ticket], make_user: Callable[..., User]
+):
+    """A GET form: with CSRF protection on, as in production, the filters apply and no error shows."""
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page) or re.search(
+        r'type="hidden" name="csrf_token" value="([^"]+)"', login_page
+    )
+    assert token is not None
+    user = make_user(Role.HANDLER, tree.city)
+    login = {"username": user.username, "password": TEST_PASSWORD, "csrf_token": token.group(1)}
+    assert client.post("/login", data=login).status_code == 302
+    east, west = make_ticket(tree.east_station), make_ticket(tree.west_station)
+    page = client.get(f"/triage/?unit={tree.west.id}").get_data(as_text=True)
+    assert f">#{west.id}<" in page
+    assert f">#{east.id}<" not in page
+    assert "field-error" not in page
+    assert '<details class="card filters">' in page  # folded: nothing to correct

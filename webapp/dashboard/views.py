@@ -35,7 +35,7 @@ from surveys.index import (
 )
 from surveys.models import Role, Unit
 from surveys.themes import complaint_themes
-from surveys.triage import count_open_tickets
+from surveys.ticket_queue import count_open_tickets
 from surveys.units import child_units
 from webapp.clock import now as clock_now
 from webapp.db import get_session

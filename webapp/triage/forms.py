@@ -1,14 +1,20 @@
-"""Forms of the ticket page; each action posts to its own endpoint."""
+"""Forms of the queue and the ticket page; each ticket action posts to its own endpoint."""
 
 from __future__ import annotations
 
-from wtforms import IntegerField, RadioField, SelectField, TextAreaField
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wtforms import BooleanField, Field, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import HiddenInput
 
-from surveys.models import TicketPriority
-from surveys.states import TicketStatus
+from surveys.models import TicketPriority, Unit
+from surveys.states import OPEN_TICKET_STATES, TicketStatus
+from surveys.text import NOT_ONE_LINE
+from surveys.ticket_queue import QueueFilter
 from webapp.forms import StaffForm
 
 STATUS_LABELS = {
@@ -69,3 +75,104 @@ class ReviewDismissalForm(StaffForm):
 
 class RevealPhoneForm(StaffForm):
     """Only a CSRF token: revealing the number is a POST so it can be audited."""
+
+
+#: The longest search: a case number is at most 64 characters (``cases.external_no``).
+MAX_SEARCH_CHARS = 64
+#: Indents a unit under its parent in the unit choices (a space no browser collapses).
+_INDENT = "\u3000"
+
+
+def _one_line(form: StaffForm, field: Field) -> None:
+    """Refuse control characters: nothing to search for, and PostgreSQL refuses a NUL outright."""
+    if NOT_ONE_LINE.search(field.data or ""):
+        raise ValidationError("搜索内容含有不可见的控制字符")
+
+
+class QueueFilterForm(StaffForm):
+    """The queue's filters, read from the query string: a filtered queue is a link to keep.
+
+    A GET changes nothing, so there is no CSRF token. A value that is not valid (a unit
+    outside the user's scope, a priority that does not exist) is reported beside its
+    field and that filter is left out; the others still apply.
+    """
+
+    class Meta:
+        """No CSRF token: a GET form that only reads."""
+
+        csrf = False
+
+    priority = SelectField(
+        "优先级",
+        choices=[SelectChoice("", "全部"), *(SelectChoice(p.value, label) for p, label in PRIORITY_LABELS.items())],
+        default="",
+        invalid_choice_message="没有这个优先级",
+    )
+    status = SelectField(
+        "状态",
+        choices=[
+            SelectChoice("", "全部待办"),
+            *(SelectChoice(s.value, STATUS_LABELS[s]) for s in TicketStatus if s in OPEN_TICKET_STATES),
+        ],
+        default="",
+        invalid_choice_message="只能选择未办结的状态",
+    )
+    unit = SelectField("单位", default="", invalid_choice_message="没有这个单位，或它不在您的权限范围内")
+    overdue = BooleanField("只看已超期")
+    mine = BooleanField("只看分派给我的")
+    review = BooleanField("只看待复核")
+    q = StringField(
+        "搜索",
+        default="",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Length(max=MAX_SEARCH_CHARS, message=f"搜索内容不能超过 {MAX_SEARCH_CHARS} 个字"), _one_line],
+    )
+
+    def __init__(self, formdata: Mapping[str, Any], units: Sequence[Unit]) -> None:
+        """Read ``formdata`` (the query string); the units offered are ``units``, a scope's subtree in tree order."""
+        super().__init__(formdata)
+        top = units[0].path.count("/") if units else 0
+        self.unit.choices = [
+            SelectChoice("", "全部单位"),
+            *(SelectChoice(str(u.id), _INDENT * (u.path.count("/") - top) + u.name) for u in units),
+        ]
+        self._units = {str(u.id): u for u in units}
+
+    def applies(self, field: Field) -> bool:
+        """Whether ``field`` was given and is valid, so its filter applies."""
+        return bool(field.data) and not field.errors
+
+    def queue_filter(self, staff_id: int, now: dt.datetime) -> QueueFilter:
+        """The filters of the fields that apply (after :meth:`validate`); ``mine`` is ``staff_id``'s tickets."""
+        return QueueFilter(
+            priority=TicketPriority(self.priority.data) if self.applies(self.priority) else None,
+            status=TicketStatus(self.status.data) if self.applies(self.status) else None,
+            unit=self._units[self.unit.data] if self.applies(self.unit) else None,
+            overdue_at=now if self.applies(self.overdue) else None,
+            assignee_id=staff_id if self.applies(self.mine) else None,
+            is_awaiting_review=self.applies(self.review),
+            search=self.q.data if self.applies(self.q) else "",
+        )
+
+    def query_args(self) -> dict[str, str]:
+        """The filters that apply as query-string arguments, for links to other pages of the same queue."""
+        return {
+            field.name: "y" if isinstance(field, BooleanField) else str(field.data)
+            for field in self
+            if self.applies(field)
+        }
+
+    def active_labels(self) -> list[str]:
+        """The filters that apply, as a handler reads them (紧急, 只看已超期 …)."""
+        labels = []
+        for field in self:
+            if not self.applies(field):
+                continue
+            if isinstance(field, SelectField):
+                chosen = next(choice for choice in field.choices if choice.value == field.data)
+                labels.append(chosen.label.lstrip(_INDENT))
+            elif isinstance(field, BooleanField):
+                labels.append(str(field.label.text))
+            else:
+                labels.append(f"{field.label.text}：{field.data}")
+        return labels

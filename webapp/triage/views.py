@@ -18,6 +18,7 @@ from surveys.models import Role, Ticket, TicketEvent, User, is_purged_phone
 from surveys.questions import OVERALL_LABELS
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
+from surveys.ticket_queue import queue_page
 from surveys.triage import (
     URGENCY_DISMISSED,
     add_ticket_note,
@@ -25,16 +26,15 @@ from surveys.triage import (
     current_analysis,
     dismissed_urgency_kinds,
     get_ticket_in_scope,
-    list_queue,
     recategorize_ticket,
     reveal_citizen_phone,
 )
+from surveys.units import subtree_units
 from surveys.urgency_dismissal import (
     confirm_urgency_dismissal,
     dismiss_urgent_flags,
     dismissal_needs_confirmation,
     pending_dismissal_proposal,
-    pending_dismissal_proposals,
     reject_urgency_dismissal,
     urgency_dismissible,
 )
@@ -49,6 +49,7 @@ from webapp.triage.forms import (
     CategoryForm,
     DismissUrgencyForm,
     NoteForm,
+    QueueFilterForm,
     RevealPhoneForm,
     ReviewDismissalForm,
     StatusForm,
@@ -138,17 +139,20 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
 @bp.get("/")
 @roles_required(*STAFF)
 def queue() -> str:
-    """Open tickets in the user's scope: urgent first, then by deadline."""
-    session = get_session()
-    tickets = list_queue(session, current_staff().scope_unit)
+    """Open tickets in the user's scope, filtered as the query string asks: urgent first, then by deadline."""
+    session, staff, now = get_session(), current_staff(), clock_now()
+    form = QueueFilterForm(request.args, subtree_units(session, staff.scope_unit))
+    form.validate()
+    page = queue_page(session, staff.scope_unit, form.queue_filter(staff.id, now), request.args.get("page", 1, int))
     return render_template(
         "triage/queue.html",
-        tickets=tickets,
-        awaiting_review=pending_dismissal_proposals(session, tickets),
+        page=page,
+        form=form,
+        filter_args=form.query_args(),
         labels=STATUS_LABELS,
         overall_labels=OVERALL_LABELS,
         priority_labels=PRIORITY_LABELS,
-        now=clock_now(),
+        now=now,
     )
 
 
