@@ -99,7 +99,7 @@ def test_illegal_transition_and_missing_note_are_refused(
     client.post(f"/triage/{ticket.id}/status", data={"status-status": "in_progress"})
     refused = client.post(f"/triage/{ticket.id}/status", data={"status-status": "resolved", "status-note": " "})
     assert refused.status_code == 400
-    assert "请填写处理情况" in refused.get_data(as_text=True)
+    assert '<p class="field-error">办结或关闭时请填写处理情况</p>' in refused.get_data(as_text=True)  # beside the note
     session.refresh(ticket)
     assert ticket.status is TicketStatus.IN_PROGRESS
 
@@ -398,6 +398,23 @@ def test_a_rejected_proposal_keeps_the_ticket_urgent(
     )
     assert "提出误报，待复核" in client.get(f"/triage/{ticket.id}").get_data(as_text=True)  # judged afresh
     assert "待复核" not in _queue_row(client, ticket)
+
+
+def test_a_refused_review_keeps_what_was_typed_and_says_why_beside_it(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(tree.east_station, overall=4, comment=THREAT_COMMENT)
+    client.post(f"/triage/{ticket.id}/urgency-dismissal", data={"dismiss-note": "邻里玩笑话"})
+    own = client.post(f"/triage/{ticket.id}/urgency-dismissal/confirm", data=_review(client, ticket, "电话里核实过了"))
+    assert own.status_code == 400
+    page = own.get_data(as_text=True)
+    assert 'class="flash flash-error" role="status">不能确认自己提出的误报' in page  # not a field's: at the top
+    assert "电话里核实过了</textarea>" in page  # what was typed is still there
+    unexplained = client.post(f"/triage/{ticket.id}/urgency-dismissal/reject", data=_review(client, ticket, "  "))
+    assert unexplained.status_code == 400
+    page = unexplained.get_data(as_text=True)
+    assert '<p class="field-error">请说明驳回理由</p>' in page  # the note's: beside the note
+    assert 'class="flash flash-error" role="status">请说明驳回理由' not in page
 
 
 def test_the_proposer_withdraws_their_proposal(

@@ -42,6 +42,7 @@ from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.downloads import xlsx_attachment
 from webapp.errors import StaffError
+from webapp.forms import StaffForm
 from webapp.security import current_staff, roles_required
 from webapp.triage.forms import (
     PRIORITY_LABELS,
@@ -184,18 +185,31 @@ def ticket(ticket_id: int) -> tuple[str, int]:
     return _render(_ticket_or_404(ticket_id))
 
 
-def _apply(ticket: Ticket, action: str | Callable[[T], str], run: Callable[[], T]) -> Response | tuple[str, int]:
+def _apply(
+    ticket: Ticket, action: str | Callable[[T], str], run: Callable[[], T], **submitted: StaffForm
+) -> Response | tuple[str, int]:
     """Run a ticket action: commit and redirect on success, re-render with the error otherwise.
 
-    ``action`` is the message of success, or makes it from what ``run`` returned.
+    ``action`` is the message of success, or makes it from what ``run`` returned. The
+    ``submitted`` form (by its name in the page) is shown again as it was filled in, so a
+    refused action does not lose what the handler typed; a refusal naming one of its
+    fields (请说明驳回理由 for the note) is shown beside that field, any other at the top.
     """
     session = get_session()
     try:
         result = run()
     except (InvalidTransitionError, ValidationError) as exc:
         session.rollback()
-        flash(getattr(exc, "reason", "该操作不被允许"), "error")
-        return _render(_ticket_or_404(ticket.id), status=400)
+        reason = getattr(exc, "reason", "该操作不被允许")
+        field = next(
+            (form[exc.field] for form in submitted.values() if isinstance(exc, ValidationError) and exc.field in form),
+            None,
+        )
+        if field is not None:
+            field.errors = [*field.errors, reason]
+        else:
+            flash(reason, "error")
+        return _render(_ticket_or_404(ticket.id), status=400, **submitted)
     session.commit()
     flash(action if isinstance(action, str) else action(result), "success")
     return redirect(url_for("triage.ticket", ticket_id=ticket.id))
@@ -217,6 +231,7 @@ def change_status(ticket_id: int) -> Response | tuple[str, int]:
         lambda: change_ticket_status(
             get_session(), found, target, current_staff().db_user(), clock_now(), form.note.data or ""
         ),
+        status_form=form,
     )
 
 
@@ -234,6 +249,7 @@ def add_note(ticket_id: int) -> Response | tuple[str, int]:
         lambda: add_ticket_note(
             get_session(), found, current_staff().db_user(), clock_now(), form.note.data or "", form.kind.data or ""
         ),
+        note_form=form,
     )
 
 
@@ -257,6 +273,7 @@ def change_category(ticket_id: int) -> Response | tuple[str, int]:
             clock_now(),
             current_taxonomy(get_session()).names,
         ),
+        category_form=form,
     )
 
 
@@ -273,6 +290,7 @@ def dismiss_urgency(ticket_id: int) -> Response | tuple[str, int]:
         found,
         _dismissal_message,
         lambda: dismiss_urgent_flags(get_session(), found, current_staff().db_user(), clock_now(), note),
+        dismiss_form=form,
     )
 
 
@@ -312,7 +330,10 @@ def _review_dismissal(
         return _render(found, status=400, review_form=form)
     note, proposal_id = form.note.data or "", form.proposal.data
     return _apply(
-        found, action, lambda: review(get_session(), found, current_staff().db_user(), clock_now(), proposal_id, note)
+        found,
+        action,
+        lambda: review(get_session(), found, current_staff().db_user(), clock_now(), proposal_id, note),
+        review_form=form,
     )
 
 
