@@ -19,22 +19,29 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, select, text
 from werkzeug.serving import make_server
 
+from nlp import get_default_analyzer
+from surveys.accounts import create_user
+from surveys.analysis import store_analysis
+from surveys.answers import AnswerInput, submit_answer
 from surveys.cases import CaseInput, CitizenInput, store_case
 from surveys.db import make_engine, make_session_factory, utcnow
-from surveys.models import CaseCategory, CitizenRole, Survey, UnitLevel
+from surveys.models import CaseCategory, Channel, CitizenRole, Role, Survey, Unit, UnitLevel
 from surveys.planning import new_token
 from surveys.schema import upgrade
 from surveys.settings import load_settings
 from surveys.states import SurveyStatus
+from surveys.triage import open_ticket_if_needed
 from surveys.units import create_unit
 from tests.browser.live_server import LiveServer
+from tests.factories import TEST_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -155,6 +162,62 @@ def seed_survey(live_server: LiveServer) -> Callable[..., str]:
             )
             case.is_planned = True
         return token
+
+    return factory
+
+
+@dataclass(frozen=True)
+class SeededTicket:
+    """A committed ticket and the unit of its case (staff of that unit see it)."""
+
+    id: int
+    unit_id: int
+
+
+@pytest.fixture
+def seed_ticket(live_server: LiveServer, seed_survey: Callable[..., str]) -> Callable[..., SeededTicket]:
+    """``seed_ticket(comment=…, overall=1, **seed_survey_kwargs)``: a survey answered just now, analysed into a ticket.
+
+    The answer goes through the services the web answer and the analysis job use, so the
+    ticket carries what the default analyzer flags in ``comment``.
+    """
+
+    def factory(comment: str = "民警态度恶劣，出警太慢了", overall: int = 1, **survey_kwargs: Any) -> SeededTicket:
+        token = seed_survey(**survey_kwargs)
+        now = utcnow()
+        with live_server.session_factory.begin() as session:
+            survey = session.scalars(select(Survey).where(Survey.token == token)).one()
+            response = submit_answer(session, survey, AnswerInput(overall=overall, comment=comment), Channel.WEB, now)
+            analysis = store_analysis(session, response, get_default_analyzer().analyze(comment), now)
+            ticket = open_ticket_if_needed(session, response, analysis, now)
+            assert ticket is not None, f"no ticket for {overall} and {comment!r}"
+            return SeededTicket(ticket.id, survey.case.unit_id)
+
+    return factory
+
+
+@pytest.fixture
+def seed_unit(live_server: LiveServer) -> Callable[..., int]:
+    """``seed_unit(name, level=CITY, parent_id=None)``: a committed unit's id."""
+
+    def factory(name: str, level: UnitLevel = UnitLevel.CITY, parent_id: int | None = None) -> int:
+        with live_server.session_factory.begin() as session:
+            parent = session.get_one(Unit, parent_id) if parent_id is not None else None
+            code = f"B{os.getpid()}-{next(_serial)}"
+            return create_unit(session, code, name, level, parent=parent, hotline="0575-12345").id
+
+    return factory
+
+
+@pytest.fixture
+def seed_staff(live_server: LiveServer) -> Callable[..., str]:
+    """``seed_staff(role, unit_id, display_name=None)``: a committed account's username (password TEST_PASSWORD)."""
+
+    def factory(role: Role, unit_id: int, display_name: str | None = None) -> str:
+        username = f"staff{os.getpid()}-{next(_serial)}"
+        with live_server.session_factory.begin() as session:
+            create_user(session, username, TEST_PASSWORD, role, session.get_one(Unit, unit_id), display_name)
+        return username
 
     return factory
 
