@@ -91,9 +91,9 @@ class LinearTextModel:
                 weights = {columns[name]: value for name, value in (part.get(block) or {}).items() if name in columns}
             elif columns:
                 idf = self.idf[block]
-                whole_weights = _tf_idf(whole.get(block) or {}, columns, idf)
+                whole_weights = tf_idf_weights(whole.get(block) or {}, columns, idf)
                 norm = math.sqrt(sum(weight * weight for weight in whole_weights.values()))
-                part_weights = _tf_idf(part.get(block) or {}, columns, idf)
+                part_weights = tf_idf_weights(part.get(block) or {}, columns, idf)
                 weights = {column: weight / norm for column, weight in part_weights.items()} if norm > 0 else {}
             else:
                 weights = {}
@@ -302,8 +302,12 @@ class JointDecisions:
 ModelInput: TypeAlias = Features | JointDecisions
 
 
-def _tf_idf(counts: dict[str, float], columns: dict[str, int], idf: npt.NDArray[np.float64]) -> dict[int, float]:
-    """Sublinear TF times IDF of the known terms, by column (the formula of training)."""
+def tf_idf_weights(counts: dict[str, float], columns: dict[str, int], idf: npt.NDArray[np.float64]) -> dict[int, float]:
+    """Sublinear TF times IDF of a block's known terms, by column, before the block's L2 norm.
+
+    The one formula of training (:func:`nlp.models.vectorize.transform`) and of scoring part
+    of a comment (:meth:`LinearTextModel.decision_within`).
+    """
     known = ((columns[term], count) for term, count in counts.items() if term in columns)
     return {column: (1.0 + math.log(count)) * float(idf[column]) for column, count in known}
 

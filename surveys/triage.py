@@ -117,10 +117,17 @@ def dismissed_urgency_kinds(session: Session, ticket: Ticket) -> frozenset[str]:
     comment (an SMS follow-up), a flag of the same kind is news again.
     """
     stmt = select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == URGENCY_DISMISSED)
-    comment = ticket.response.comment
-    return frozenset(
-        kind for data in session.scalars(stmt) if (data or {}).get("comment") == comment for kind in data["kinds"]
-    )
+    verdicts = [data for data in session.scalars(stmt) if judged_current_comment(data, ticket.response)]
+    return frozenset(kind for data in verdicts for kind in data["kinds"])
+
+
+def judged_current_comment(verdict_data: dict[str, Any] | None, response: Response) -> bool:
+    """Whether a verdict on urgent flags (its event data) was about the answer's comment as it is now.
+
+    A verdict (a dismissal, a proposal to dismiss) is about the words the handler read:
+    once the citizen has added to the comment (an SMS follow-up), it no longer applies.
+    """
+    return (verdict_data or {}).get("comment") == response.comment
 
 
 #: Lower is more pressing: the queue's order, and whether a new analysis raises a ticket.

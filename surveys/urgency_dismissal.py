@@ -20,7 +20,14 @@ from surveys.audit import record_audit
 from surveys.errors import ValidationError
 from surveys.models import Analysis, Response, Ticket, TicketEvent, TicketPriority, User
 from surveys.text import storable_text
-from surveys.triage import DEADLINES, URGENCY_DISMISSED, URGENT_REASON_PREFIX, current_analysis, ticket_reasons
+from surveys.triage import (
+    DEADLINES,
+    URGENCY_DISMISSED,
+    URGENT_REASON_PREFIX,
+    current_analysis,
+    judged_current_comment,
+    ticket_reasons,
+)
 
 #: The reason a ticket keeps once its urgent flags were found to be false alarms.
 DISMISSED_REASON = "预警经核实为误报"
@@ -81,7 +88,7 @@ def _is_pending(verdict: TicketEvent, ticket: Ticket, analysis: Analysis | None)
         verdict.kind == URGENCY_DISMISSAL_PROPOSED
         and analysis is not None
         and _dismissal_refused(ticket, analysis) is None
-        and verdict.data.get("comment") == ticket.response.comment
+        and judged_current_comment(verdict.data, ticket.response)
         and _flag_kinds(analysis) <= set(verdict.data.get("kinds", ()))
     )
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
 from nlp.features import BLOCK_ORDER, LEXICON_BLOCK, SPARSE_BLOCKS, Features
+from nlp.linear import tf_idf_weights
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,11 @@ def transform(docs: Sequence[Features], vocabulary: Vocabulary) -> csr_matrix:
     values: list[float] = []
     for doc in docs:
         for block in SPARSE_BLOCKS:
-            block_index = index[block]
-            idf = vocabulary.idf[block]
-            cols: list[int] = []
-            vals: list[float] = []
-            for term, count in doc.get(block, {}).items():
-                i = block_index.get(term)
-                if i is not None:
-                    cols.append(offsets[block] + i)
-                    vals.append((1.0 + math.log(count)) * float(idf[i]))
-            norm = math.sqrt(sum(v * v for v in vals))
+            weights = tf_idf_weights(doc.get(block, {}), index[block], vocabulary.idf[block])
+            norm = math.sqrt(sum(weight * weight for weight in weights.values()))
             if norm > 0:
-                indices.extend(cols)
-                values.extend(v / norm for v in vals)
+                indices.extend(offsets[block] + column for column in weights)
+                values.extend(weight / norm for weight in weights.values())
         block_index = index[LEXICON_BLOCK]
         for name, value in doc.get(LEXICON_BLOCK, {}).items():
             i = block_index.get(name)

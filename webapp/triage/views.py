@@ -201,10 +201,9 @@ def _apply(
     except (InvalidTransitionError, ValidationError) as exc:
         session.rollback()
         reason = getattr(exc, "reason", "该操作不被允许")
-        field = next(
-            (form[exc.field] for form in submitted.values() if isinstance(exc, ValidationError) and exc.field in form),
-            None,
-        )
+        field = None
+        if isinstance(exc, ValidationError):
+            field = next((form[exc.field] for form in submitted.values() if exc.field in form), None)
         if field is not None:
             field.errors = [*field.errors, reason]
         else:
