@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from surveys.index import IndexChange, UnitIndex
 from surveys.models import Unit
-from surveys.ticket_queue import queue_query
+from surveys.ticket_queue import UNFILTERED, QueueFilter, matching_tickets
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -139,8 +139,10 @@ TICKET_COLUMNS = (
 )
 
 
-def write_tickets_workbook(session: Session, root: Unit, tz: ZoneInfo, out: IO[bytes]) -> int:
-    """Every open ticket under ``root``, in queue order, as an .xlsx sheet written to ``out``.
+def write_tickets_workbook(
+    session: Session, root: Unit, tz: ZoneInfo, out: IO[bytes], filters: QueueFilter = UNFILTERED
+) -> int:
+    """The open tickets under ``root`` matching ``filters``, in queue order, as an .xlsx sheet written to ``out``.
 
     Phone numbers are never exported. The tickets are read in batches of
     ``TICKET_BATCH_SIZE`` (``yield_per``) and written as they come, and nothing keeps a
@@ -151,7 +153,7 @@ def write_tickets_workbook(session: Session, root: Unit, tz: ZoneInfo, out: IO[b
     def local(value: dt.datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    tickets = session.scalars(queue_query(root).execution_options(yield_per=TICKET_BATCH_SIZE))
+    tickets = matching_tickets(session, root, filters, TICKET_BATCH_SIZE)
     return _write_sheet(
         out,
         "投诉工单",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
@@ -138,9 +139,7 @@ def queue_page(
     """
     page_size = page_size or QUEUE_PAGE_SIZE
     if filters.is_awaiting_review:
-        candidates = list(session.scalars(queue_query(root, filters)).unique())
-        pending = pending_dismissal_proposals(session, candidates)
-        matching = [ticket for ticket in candidates if ticket.id in pending]
+        pending, matching = _awaiting_review(session, root, filters)
         number, page_count = _clamped(number, len(matching), page_size)
         tickets = matching[(number - 1) * page_size : number * page_size]
         return QueuePage(tickets, len(matching), number, page_count, {t.id: pending[t.id] for t in tickets})
@@ -149,6 +148,24 @@ def queue_page(
     stmt = queue_query(root, filters).limit(page_size).offset((number - 1) * page_size)
     tickets = list(session.scalars(stmt).unique())
     return QueuePage(tickets, total, number, page_count, pending_dismissal_proposals(session, tickets))
+
+
+def matching_tickets(session: Session, root: Unit, filters: QueueFilter, batch_size: int) -> Iterable[Ticket]:
+    """Every open ticket of ``root``'s subtree matching ``filters``, in queue order, for an export.
+
+    Read ``batch_size`` rows at a time, so memory stays bounded however many there are,
+    except for the 待复核 filter, whose few candidates are decided as :func:`queue_page` does.
+    """
+    if filters.is_awaiting_review:
+        return _awaiting_review(session, root, filters)[1]
+    return session.scalars(queue_query(root, filters).execution_options(yield_per=batch_size))
+
+
+def _awaiting_review(session: Session, root: Unit, filters: QueueFilter) -> tuple[dict[int, TicketEvent], list[Ticket]]:
+    """The pending proposals by ticket id, and the matching tickets that have one, in queue order."""
+    candidates = list(session.scalars(queue_query(root, filters)).unique())
+    pending = pending_dismissal_proposals(session, candidates)
+    return pending, [ticket for ticket in candidates if ticket.id in pending]
 
 
 def _clamped(number: int, total: int, page_size: int) -> tuple[int, int]:

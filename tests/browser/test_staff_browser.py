@@ -118,6 +118,10 @@ def test_queue_ticket_and_dashboard_fit_a_360px_phone(
     assert _queue_row(page, ticket).is_visible()
     assert_fits_the_screen(page)
     screenshot(page, "staff-01-queue")
+    page.goto(f"{live_server.url}/triage/?priority=urgent")  # a filtered queue has two export buttons
+    assert page.get_by_role("link", name="导出筛选结果").is_visible()
+    assert_fits_the_screen(page)
+    screenshot(page, "staff-01-queue-filtered")
 
     _open_ticket_from_queue(page, ticket)
     assert "扬言报复/威胁人身" in page.locator("dd.urgent").inner_text()

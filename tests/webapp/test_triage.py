@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import re
 from collections.abc import Callable
 
+import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -606,35 +608,74 @@ def queue(
     return Queue(east_urgent, west_proposed, east_overdue, west_mine)
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("?priority=urgent", ["east_urgent", "west_proposed"]),
-        ("?priority=high", ["west_mine"]),
-        ("?status=in_progress", ["west_mine"]),
-        ("?unit={east}", ["east_urgent", "east_overdue"]),
-        ("?unit={west_station}", ["west_proposed", "west_mine"]),
-        ("?overdue=y", ["east_overdue"]),
-        ("?mine=y", ["west_mine"]),
-        ("?review=y", ["west_proposed"]),
-        ("?q={west_mine}", ["west_mine"]),
-        ("?q=%23{east_overdue}", ["east_overdue"]),
-        ("?q={east_urgent_case}", ["east_urgent"]),
-        ("?priority=urgent&unit={east}", ["east_urgent"]),
-    ],
-)
+#: A query string of the queue's filters (its ``{names}`` filled in by :func:`_query`), and
+#: the tickets of :class:`Queue` it keeps, in queue order.
+FILTER_CASES = [
+    ("?priority=urgent", ["east_urgent", "west_proposed"]),
+    ("?priority=high", ["west_mine"]),
+    ("?status=in_progress", ["west_mine"]),
+    ("?unit={east}", ["east_urgent", "east_overdue"]),
+    ("?unit={west_station}", ["west_proposed", "west_mine"]),
+    ("?overdue=y", ["east_overdue"]),
+    ("?mine=y", ["west_mine"]),
+    ("?review=y", ["west_proposed"]),
+    ("?q={west_mine}", ["west_mine"]),
+    ("?q=%23{east_overdue}", ["east_overdue"]),
+    ("?q={east_urgent_case}", ["east_urgent"]),
+    ("?priority=urgent&unit={east}", ["east_urgent"]),
+]
+
+
+def _query(template: str, tree: Tree, queue: Queue) -> str:
+    return template.format(
+        east=tree.east.id,
+        west_station=tree.west_station.id,
+        west_mine=queue.west_mine.id,
+        east_overdue=queue.east_overdue.id,
+        east_urgent_case=queue.east_urgent.response.survey.case.external_no,
+    )
+
+
+def _exported(client: FlaskClient, query: str = "") -> list[int]:
+    """The ticket numbers of the queue's spreadsheet for ``query``, in order."""
+    with client.get(f"/triage/export.xlsx{query}") as response:
+        assert response.status_code == 200
+        workbook = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    rows = list(workbook.active.iter_rows(min_row=2, values_only=True))
+    workbook.close()
+    return [int(row[0]) for row in rows]
+
+
+@pytest.mark.parametrize(("query", "expected"), FILTER_CASES)
 def test_each_filter_narrows_the_queue(client: FlaskClient, tree: Tree, queue: Queue, query: str, expected: list[str]):
-    names = {
-        "east": tree.east.id,
-        "west_station": tree.west_station.id,
-        "west_mine": queue.west_mine.id,
-        "east_overdue": queue.east_overdue.id,
-        "east_urgent_case": queue.east_urgent.response.survey.case.external_no,
-    }
     assert _listed(client) == [
         t.id for t in (queue.east_urgent, queue.west_proposed, queue.west_mine, queue.east_overdue)
     ]
-    assert _listed(client, query.format(**names)) == [getattr(queue, name).id for name in expected]
+    assert _listed(client, _query(query, tree, queue)) == [getattr(queue, name).id for name in expected]
+
+
+@pytest.mark.parametrize(("query", "expected"), FILTER_CASES)
+def test_the_export_of_a_filtered_queue_has_what_it_lists(
+    client: FlaskClient, tree: Tree, queue: Queue, query: str, expected: list[str]
+):
+    query = _query(query, tree, queue)
+    page = client.get(f"/triage/{query}").get_data(as_text=True)
+    link = re.search(r'<a class="button" href="([^"]+)">导出筛选结果</a>', page)
+    assert link is not None
+    assert _exported(client, link.group(1).replace("&amp;", "&").removeprefix("/triage/export.xlsx")) == [
+        getattr(queue, name).id for name in expected
+    ]
+    assert len(_exported(client)) == 4  # 导出全部待办 still has every open ticket
+
+
+def test_an_unfiltered_queue_offers_one_export(client: FlaskClient, queue: Queue):
+    page = client.get("/triage/").get_data(as_text=True)
+    assert "导出筛选结果" not in page
+    assert re.search(r'<a class="button" href="/triage/export.xlsx">导出 Excel</a>', page)
+
+
+def test_the_export_leaves_out_an_invalid_filter_as_the_queue_does(client: FlaskClient, queue: Queue):
+    assert _exported(client, "?priority=critical&overdue=y") == [queue.east_overdue.id]
 
 
 def test_the_review_filter_lists_the_tickets_marked_for_review(client: FlaskClient, queue: Queue):

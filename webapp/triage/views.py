@@ -137,13 +137,19 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
     return page, status
 
 
+def _queue_filter_form() -> QueueFilterForm:
+    """The queue's filters from the query string, validated: an invalid one is reported and left out."""
+    form = QueueFilterForm(request.args, subtree_units(get_session(), current_staff().scope_unit))
+    form.validate()
+    return form
+
+
 @bp.get("/")
 @roles_required(*STAFF)
 def queue() -> str:
     """Open tickets in the user's scope, filtered as the query string asks: urgent first, then by deadline."""
     session, staff, now = get_session(), current_staff(), clock_now()
-    form = QueueFilterForm(request.args, subtree_units(session, staff.scope_unit))
-    form.validate()
+    form = _queue_filter_form()
     page = queue_page(session, staff.scope_unit, form.queue_filter(staff.id, now), request.args.get("page", 1, int))
     return render_template(
         "triage/queue.html",
@@ -160,16 +166,20 @@ def queue() -> str:
 @bp.get("/export.xlsx")
 @roles_required(*STAFF)
 def export() -> Response:
-    """Every open ticket of the user's scope as a spreadsheet (no phone numbers).
+    """The open tickets of the user's scope as a spreadsheet (no phone numbers), filtered as the queue is.
 
+    The query string takes the queue's filters, so 导出筛选结果 exports what the
+    filtered queue lists, on every page; an invalid filter is left out, as in the queue.
     The sheet is written to a temporary file and sent from there, so neither the rows nor
     the finished file are held in memory; the file is closed (and so deleted) when the
     response is.
     """
+    staff = current_staff()
+    filters = _queue_filter_form().queue_filter(staff.id, clock_now())
     spool = tempfile.TemporaryFile()  # noqa: SIM115  (the response closes it)
     try:
         write_tickets_workbook(
-            get_session(), current_staff().scope_unit, current_app.config["MINYI_SETTINGS"].timezone, spool
+            get_session(), staff.scope_unit, current_app.config["MINYI_SETTINGS"].timezone, spool, filters
         )
     except BaseException:
         spool.close()
