@@ -148,8 +148,7 @@ def set_role(session: Session, user: User, role: Role) -> Role:
 
 def authenticate_user(session: Session, username: str, password: str) -> User | None:
     """Return the active user with these credentials, recording the login time."""
-    # A username no form lets through (NUL, which PostgreSQL refuses) belongs to nobody.
-    user = None if "\x00" in username else get_user_by_username(session, username)
+    user = _account(session, username)
     if user is None:
         # Spend the same time as a real check so usernames cannot be probed by timing.
         verify_password(_dummy_hash(), password)
@@ -164,6 +163,20 @@ def authenticate_user(session: Session, username: str, password: str) -> User | 
 def end_sessions(user: User) -> None:
     """Invalidate every session of ``user`` (their signed cookies carry the old epoch)."""
     user.session_epoch += 1
+
+
+def is_known_username(session: Session, username: str) -> bool:
+    """Whether ``username`` names an account (active or not).
+
+    A failed login logs the username only if it does: people type their password into
+    the username field, and a log must not keep a password.
+    """
+    return _account(session, username) is not None
+
+
+def _account(session: Session, username: str) -> User | None:
+    # A username no form lets through (NUL, which PostgreSQL refuses) belongs to nobody.
+    return None if "\x00" in username else get_user_by_username(session, username)
 
 
 @functools.cache

@@ -171,6 +171,18 @@ def test_logins_are_throttled_per_client(throttled_client: FlaskClient):
     assert _login_from(throttled_client, "10.0.0.2", "nobody9", "wrong-password")[0] == 200
 
 
+def test_a_failed_login_logs_no_username_that_names_no_account(
+    client: FlaskClient, make_user: Callable[..., User], caplog: pytest.LogCaptureFixture
+):
+    """People type their password into the username field; the log must not keep it."""
+    user = make_user()
+    assert _login_from(client, "10.0.0.7", TEST_PASSWORD, TEST_PASSWORD)[0] == 200
+    assert "failed login for an unknown username from 10.0.0.7" in caplog.text
+    assert TEST_PASSWORD not in caplog.text
+    assert _login_from(client, "10.0.0.8", user.username, "wrong-password")[0] == 200
+    assert f"failed login for {user.username!r} from 10.0.0.8" in caplog.text
+
+
 def test_failed_logins_lock_the_account_whichever_client_sends_them(
     throttled_client: FlaskClient, make_user: Callable[..., User], caplog: pytest.LogCaptureFixture
 ):

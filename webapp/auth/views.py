@@ -4,7 +4,8 @@ Two budgets: ``LOGIN_RATE_LIMIT`` counts every login attempt of one client addre
 ``LOGIN_ACCOUNT_RATE_LIMIT`` counts the failed attempts on one account from any address,
 so a guesser who spreads over many addresses still gets only a handful of tries at each
 password. The price is that such a guesser can keep one account's owner out for the
-window too; the window is short, and every failed login is logged with its address.
+window too; the window is short, and every failed login is logged with its address (and
+the username, if it names an account: a password typed into that field is never logged).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import session as web_session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from surveys.accounts import authenticate_user, end_sessions
+from surveys.accounts import authenticate_user, end_sessions, is_known_username
 from surveys.models import Role
 from webapp.auth.forms import LoginForm
 from webapp.db import get_session
@@ -76,7 +77,9 @@ def login() -> Response | str:
         user = authenticate_user(session, form.username.data or "", form.password.data or "")
         if user is None:
             g.login_failed = True
-            current_app.logger.warning("failed login for %r from %s", form.username.data, request.remote_addr)
+            username = form.username.data or ""
+            named = repr(username) if is_known_username(session, username) else "an unknown username"
+            current_app.logger.warning("failed login for %s from %s", named, request.remote_addr)
             flash("用户名或密码错误", "error")
         else:
             session.commit()
