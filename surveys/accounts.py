@@ -12,7 +12,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys.db import utcnow
 from surveys.errors import ValidationError
 from surveys.models import ApiKey, Role, Unit, User
 from surveys.text import NOT_ONE_LINE
@@ -147,8 +146,8 @@ def set_role(session: Session, user: User, role: Role) -> Role:
 
 
 def authenticate_user(session: Session, username: str, password: str) -> User | None:
-    """Return the active user with these credentials, recording the login time."""
-    user = _account(session, username)
+    """Return the active user with these credentials (:mod:`surveys.logins` records the login)."""
+    user = account_named(session, username)
     if user is None:
         # Spend the same time as a real check so usernames cannot be probed by timing.
         verify_password(_dummy_hash(), password)
@@ -156,7 +155,6 @@ def authenticate_user(session: Session, username: str, password: str) -> User | 
     # The password is checked first, so a deactivated account answers no faster.
     if not verify_password(user.password_hash, password) or not user.is_active:
         return None
-    user.last_login_at = utcnow()
     return user
 
 
@@ -165,17 +163,11 @@ def end_sessions(user: User) -> None:
     user.session_epoch += 1
 
 
-def is_known_username(session: Session, username: str) -> bool:
-    """Whether ``username`` names an account (active or not).
+def account_named(session: Session, username: str) -> User | None:
+    """The account (active or not) that ``username``, as typed at login, names, if any.
 
-    A failed login logs the username only if it does: people type their password into
-    the username field, and a log must not keep a password.
+    A username no form lets through (NUL, which PostgreSQL refuses) names nobody.
     """
-    return _account(session, username) is not None
-
-
-def _account(session: Session, username: str) -> User | None:
-    # A username no form lets through (NUL, which PostgreSQL refuses) belongs to nobody.
     return None if "\x00" in username else get_user_by_username(session, username)
 
 

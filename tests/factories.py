@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.accounts import create_api_key, create_user
 from surveys.cases import CaseInput, CitizenInput, store_case
-from surveys.models import Case, CaseCategory, CitizenRole, Role, Survey, Unit, UnitLevel, User
+from surveys.logins import LOGIN, LOGIN_REFUSED
+from surveys.models import AuditEntry, Case, CaseCategory, CitizenRole, Role, Survey, Unit, UnitLevel, User
 from surveys.planning import new_token
 from surveys.states import SurveyStatus
 from surveys.units import create_unit
@@ -125,3 +127,9 @@ class AuthActions:
 def auth(client: FlaskClient) -> AuthActions:
     """Login helper bound to the test client."""
     return AuthActions(client)
+
+
+def audit_trail(session: Session) -> list[AuditEntry]:
+    """The audit entries of what staff did, oldest first: every entry but the logins (which every test makes)."""
+    stmt = select(AuditEntry).where(AuditEntry.action.not_in((LOGIN, LOGIN_REFUSED))).order_by(AuditEntry.id)
+    return list(session.scalars(stmt))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
 
@@ -181,6 +182,26 @@ def test_a_failed_login_logs_no_username_that_names_no_account(
     assert TEST_PASSWORD not in caplog.text
     assert _login_from(client, "10.0.0.8", user.username, "wrong-password")[0] == 200
     assert f"failed login for {user.username!r} from 10.0.0.8" in caplog.text
+
+
+def test_a_login_names_the_last_one_and_the_wrong_passwords_since(
+    app: Flask, client: FlaskClient, auth: AuthActions, make_user: Callable[..., User], now: dt.datetime
+):
+    user = make_user()
+    page = auth.login(user.username)
+    assert "这是您的账号第一次登录" in client.get(page.headers["Location"]).get_data(as_text=True)
+    auth.logout()
+    app.config["CLOCK"] = lambda: now + dt.timedelta(days=1)
+    for _ in range(2):
+        assert "用户名或密码错误" in auth.login(user.username, "wrong-password").get_data(as_text=True)
+    page = client.get(auth.login(user.username).headers["Location"]).get_data(as_text=True)
+    last = now.astimezone(app.config["MINYI_SETTINGS"].timezone)
+    notice = f"上次登录：{last:%Y-%m-%d %H:%M}（127.0.0.1）。此后有 2 次用您的用户名但密码错误的登录尝试"
+    assert f'<p class="flash flash-warning" role="status">{notice}' in page
+    auth.logout()
+    page = client.get(auth.login(user.username).headers["Location"]).get_data(as_text=True)
+    assert '<p class="flash flash-info" role="status">上次登录：' in page
+    assert "此后有" not in page
 
 
 def test_failed_logins_lock_the_account_whichever_client_sends_them(

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from nlp import get_default_analyzer
 from surveys.analysis import store_analysis
 from surveys.errors import InvalidTransitionError
-from surveys.models import AuditEntry, Role, Ticket, TicketEvent, TicketPriority, User
+from surveys.models import Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
 from surveys.triage import add_ticket_note, change_ticket_status, current_analysis, open_ticket_if_needed
 from surveys.urgency_dismissal import confirm_urgency_dismissal, dismiss_urgent_flags
-from tests.factories import TEST_PASSWORD, AuthActions
+from tests.factories import TEST_PASSWORD, AuthActions, audit_trail
 from tests.webapp.conftest import Tree
 
 
@@ -131,7 +131,7 @@ def test_full_phone_is_shown_only_on_request_and_audited(
     assert phone not in client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     revealed = client.post(f"/triage/{ticket.id}/phone")
     assert phone in revealed.get_data(as_text=True)
-    entry = session.scalars(select(AuditEntry)).one()
+    [entry] = audit_trail(session)
     assert (entry.actor_id, entry.action, entry.target_id) == (city_handler.id, "phone.reveal", ticket.id)
 
 
@@ -168,7 +168,7 @@ def test_a_supervisor_cannot_work_a_ticket(
     assert client.post(f"/triage/{ticket.id}/{action}", data=form).status_code == 403
     session.expire_all()
     assert (ticket.status, ticket.category) == before
-    assert session.scalars(select(AuditEntry)).all() == []
+    assert audit_trail(session) == []
 
 
 def test_a_supervisor_sees_the_ticket_and_leaves_a_note_but_no_call_back(
@@ -275,7 +275,7 @@ def test_a_threat_is_a_false_alarm_only_once_a_second_person_confirms(
     assert f"{city_handler.display_name}： 提出预警误报（扬言报复/威胁人身），待复核 — 邻里玩笑话" in history[-2]
     assert history[-1].endswith("王复核： 确认预警误报（扬言报复/威胁人身），优先级 紧急 → 一般")
     assert "待复核" not in _queue_row(client, ticket)
-    actions = [(entry.action, entry.actor_id) for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    actions = [(entry.action, entry.actor_id) for entry in audit_trail(session)]
     assert actions == [("urgency.propose_dismissal", city_handler.id), ("urgency.confirm_dismissal", reviewer.id)]
 
 
@@ -543,7 +543,7 @@ def test_a_forgotten_number_is_shown_as_such_and_cannot_be_revealed(
     refused = client.post(f"/triage/{ticket.id}/phone")
     assert refused.status_code == 409
     assert "已按保留期限删除" in refused.get_data(as_text=True)
-    assert session.scalars(select(AuditEntry)).all() == []
+    assert audit_trail(session) == []
 
 
 def test_refused_ticket_actions_are_explained_in_chinese(

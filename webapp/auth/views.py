@@ -17,9 +17,11 @@ from flask import session as web_session
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from surveys.accounts import authenticate_user, end_sessions, is_known_username
+from surveys.accounts import authenticate_user, end_sessions
+from surveys.logins import LoginNotice, record_login, record_refused_login
 from surveys.models import Role
 from webapp.auth.forms import LoginForm
+from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.extensions import limiter
 from webapp.security import StaffUser, current_staff
@@ -74,19 +76,37 @@ def login() -> Response | str:
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        user = authenticate_user(session, form.username.data or "", form.password.data or "")
+        username = form.username.data or ""
+        user = authenticate_user(session, username, form.password.data or "")
         if user is None:
             g.login_failed = True
-            username = form.username.data or ""
-            named = repr(username) if is_known_username(session, username) else "an unknown username"
-            current_app.logger.warning("failed login for %s from %s", named, request.remote_addr)
+            named = record_refused_login(session, username, clock_now(), request.remote_addr)
+            session.commit()
+            # The username only if it names an account: people type their password there.
+            logged = "an unknown username" if named is None else repr(named.username)
+            current_app.logger.warning("failed login for %s from %s", logged, request.remote_addr)
             flash("用户名或密码错误", "error")
         else:
+            notice = record_login(session, user, clock_now(), request.remote_addr)
             session.commit()
             web_session.clear()  # nothing planted before the login (a CSRF token) outlives it
             login_user(StaffUser(user))
+            flash(_notice_text(notice), "warning" if notice.refused_since else "info")
             return redirect(_safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[user.role]))
     return render_template("auth/login.html", form=form)
+
+
+def _notice_text(notice: LoginNotice) -> str:
+    """上次登录… and, if any, the wrong passwords tried since, in the deployment's time zone."""
+    if notice.previous_at is None:
+        text = "这是您的账号第一次登录。"
+    else:
+        when = notice.previous_at.astimezone(current_app.config["MINYI_SETTINGS"].timezone)
+        text = f"上次登录：{when:%Y-%m-%d %H:%M}"
+        text += f"（{notice.previous_ip_address}）。" if notice.previous_ip_address else "。"
+    if notice.refused_since:
+        text += f"此后有 {notice.refused_since} 次用您的用户名但密码错误的登录尝试；如果不是您本人，请尽快告知管理员。"
+    return text
 
 
 @bp.post("/logout")
