@@ -10,7 +10,7 @@ from flask import Flask, Request, Response, abort
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import LoginManager, UserMixin, current_user, login_required
 
-from surveys.models import Role, Unit, User, mask_phone
+from surveys.models import Role, Unit, User, mask_numbers_in_text, mask_phone
 from webapp.db import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,8 +144,9 @@ def init_sessions(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Wire Flask-Login, the masking filter and the security headers."""
+    """Wire Flask-Login, the masking filters and the security headers."""
     login_manager.init_app(app)
     app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_numbers"] = mask_numbers_in_text
     https = bool(app.config.get("SESSION_COOKIE_SECURE"))
     app.after_request(_security_headers_adder((*SECURITY_HEADERS, HSTS_HEADER) if https else SECURITY_HEADERS))

@@ -2,7 +2,14 @@
 
 from surveys.models.audit import AuditEntry
 from surveys.models.cases import CASE_CATEGORY_LABELS, Case, CaseCategory, CaseContact, CitizenRole
-from surveys.models.contacts import Contact, OptOut, PhoneSuppression, is_purged_phone, mask_phone
+from surveys.models.contacts import (
+    Contact,
+    OptOut,
+    PhoneSuppression,
+    is_purged_phone,
+    mask_numbers_in_text,
+    mask_phone,
+)
 from surveys.models.policies import DispatchPolicy
 from surveys.models.responses import Analysis, Channel, Response
 from surveys.models.sms import ReplyOutcome, SendRateCursor, SmsDirection, SmsKind, SmsMessage, SmsSendStatus
@@ -42,5 +49,6 @@ __all__ = [
     "UnitLevel",
     "User",
     "is_purged_phone",
+    "mask_numbers_in_text",
     "mask_phone",
 ]

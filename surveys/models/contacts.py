@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -80,3 +81,36 @@ def mask_phone(phone_e164: str) -> str:
     if len(national) < 7:
         return "*" * len(national)
     return f"{national[:3]}****{national[-4:]}"
+
+
+#: A run of 7 or more digits (ASCII or full-width), single spaces or hyphens allowed
+#: between them (138 1234 5678, 0575-8512-3456): a phone number, an ID-card number, a
+#: bank card. Shorter numbers (罚了200元, 等了40分钟) are left alone.
+_LONG_NUMBER = re.compile(r"[+＋]?[0-9０-９](?:[ \-－]?[0-9０-９]){6,}")
+_DIGIT = re.compile(r"[0-9０-９]")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Mask the long numbers a citizen typed into free text (请打我电话13812345678).
+
+    The contact's own number is masked everywhere and shown in full only by an audited
+    reveal; a number in the comment must not undo that on every page and export that
+    quotes it. Of 11 digits or more the first 3 and last 4 stay (138****5678, as
+    :func:`mask_phone`); of 7–10 only the last 2.
+    """
+
+    def masked(match: re.Match[str]) -> str:
+        number = match.group(0)
+        digits = len(_DIGIT.findall(number))
+        keep_first, keep_last = (3, 4) if digits >= 11 else (0, 2)
+        seen = 0
+        chars = []
+        for char in number:
+            if _DIGIT.fullmatch(char):
+                seen += 1
+                if keep_first < seen <= digits - keep_last:
+                    char = "*"
+            chars.append(char)
+        return "".join(chars)
+
+    return _LONG_NUMBER.sub(masked, text)
