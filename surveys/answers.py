@@ -377,3 +377,17 @@ def summarize_answer(answer: StoredAnswer) -> AnswerSummary:
         comment=answer.comment,
         submitted_at=answer.submitted_at,
     )
+
+
+def summarize_response(response: Response) -> AnswerSummary:
+    """:func:`summarize_answer` of a ``responses`` row read with the ORM (the ticket page)."""
+    return summarize_answer(
+        StoredAnswer(
+            overall=response.overall,
+            dimension_ratings=dict(response.dimension_ratings),
+            reasons=tuple(response.reasons),
+            comment=response.comment,
+            question_set_version=response.question_set_version,
+            submitted_at=response.submitted_at,
+        )
+    )

@@ -24,8 +24,10 @@ from openpyxl.cell.cell import TYPE_STRING
 from sqlalchemy.orm import Session
 
 from surveys.index import IndexChange, UnitIndex
-from surveys.models import Unit
+from surveys.models import Unit, mask_numbers_in_text
+from surveys.questions import OVERALL_LABELS
 from surveys.ticket_queue import UNFILTERED, QueueFilter, matching_tickets
+from surveys.triage import PRIORITY_LABELS, STATUS_LABELS
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -127,11 +129,14 @@ def index_change_workbook(rows: Sequence[IndexChange], period: str) -> bytes:
 
 TICKET_COLUMNS = (
     Column("编号", INTEGER),
+    Column("案件编号"),
     Column("单位"),
     Column("优先级"),
     Column("状态"),
+    Column("经办人"),
     Column("类别"),
-    Column("评价", INTEGER),
+    Column("评价"),
+    Column("评分", INTEGER),
     Column("留言"),
     Column("原因"),
     Column("生成时间"),
@@ -144,7 +149,8 @@ def write_tickets_workbook(
 ) -> int:
     """The open tickets under ``root`` matching ``filters``, in queue order, as an .xlsx sheet written to ``out``.
 
-    Phone numbers are never exported. The tickets are read in batches of
+    Phone numbers are never exported, nor the long numbers of a comment in full
+    (:func:`surveys.models.mask_numbers_in_text`). The tickets are read in batches of
     ``TICKET_BATCH_SIZE`` (``yield_per``) and written as they come, and nothing keeps a
     reference to a written ticket, so memory stays bounded however many there are.
     Returns how many tickets were written.
@@ -161,12 +167,15 @@ def write_tickets_workbook(
         (
             [
                 t.id,
+                t.response.survey.case.external_no,
                 t.unit.name,
-                t.priority.value,
-                t.status.value,
+                PRIORITY_LABELS[t.priority],
+                STATUS_LABELS[t.status],
+                t.assignee.display_name if t.assignee else "",
                 t.category or "",
+                OVERALL_LABELS.get(t.response.overall, ""),
                 t.response.overall,
-                t.response.comment,
+                mask_numbers_in_text(t.response.comment),
                 "、".join(t.reasons),
                 local(t.created_at),
                 local(t.deadline_at),

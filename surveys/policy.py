@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from surveys.messages import DEFAULT_REMINDER_TEMPLATE, DEFAULT_SURVEY_TEMPLATE
 from surveys.models import CaseCategory, DispatchPolicy, Unit
 from surveys.settings import Settings
+from surveys.units import ancestor_ids
 
 DEFAULT_FREQUENCY_CAP_DAYS = 30
 DEFAULT_SAMPLING_PERCENT = 100
@@ -141,11 +142,6 @@ class PolicyOverrides:
     def set_values(self) -> dict[str, Any]:
         """Only the settings this row sets."""
         return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
-
-
-def ancestor_ids(unit: Unit) -> list[int]:
-    """``unit`` and its ancestors, nearest first, from the materialised path ("/1/4/17/")."""
-    return [int(part) for part in reversed(unit.path.strip("/").split("/")) if part] or [unit.id]
 
 
 @dataclass

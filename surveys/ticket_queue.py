@@ -1,5 +1,7 @@
 """The handlers' ticket queue: open tickets of a unit subtree, filtered, counted and paged.
 
+Resolved tickets awaiting their call-back are reached by a status filter or a search.
+
 A module of its own, beside :mod:`surveys.triage`, because the 待复核 filter needs
 :func:`surveys.urgency_dismissal.pending_dismissal_proposals`, and that module is built
 on :mod:`surveys.triage`.
@@ -57,7 +59,8 @@ class QueueFilter:
     """
 
     priority: TicketPriority | None = None
-    #: One open status (a closed one selects nothing: this is the queue of open work).
+    #: One status of :data:`QUEUE_STATES` (a closed one selects nothing). Without it the
+    #: open tickets, and for a search those awaiting their call-back too.
     status: TicketStatus | None = None
     #: A unit of the scope: its subtree only.
     unit: Unit | None = None
@@ -72,10 +75,17 @@ class QueueFilter:
 
 #: No filter: every open ticket of the scope.
 UNFILTERED = QueueFilter()
+#: What the queue can list: the open tickets, and the resolved ones whose call-back
+#: (回访) is still due before they are closed. Only a status filter or a search shows the
+#: latter: their resolution deadline has passed or no longer matters, so among the open
+#: tickets' deadlines they would only crowd the top of the queue.
+QUEUE_STATES = OPEN_TICKET_STATES | {TicketStatus.RESOLVED}
+#: Resolved tickets awaiting their call-back (the queue's 已办结待回访 link).
+AWAITING_CALLBACK = QueueFilter(status=TicketStatus.RESOLVED)
 
 
 def queue_query(root: Unit, filters: QueueFilter = UNFILTERED) -> Select[tuple[Ticket]]:
-    """Open tickets in ``root``'s subtree matching ``filters``, the most urgent and nearest deadline first.
+    """The queue's tickets in ``root``'s subtree matching ``filters``, the most urgent and nearest deadline first.
 
     With ``is_awaiting_review`` this selects the candidates only: the tickets whose last
     verdict is a proposal (:func:`queue_page` applies the rest of the rule).
@@ -93,8 +103,8 @@ def queue_query(root: Unit, filters: QueueFilter = UNFILTERED) -> Select[tuple[T
     )
 
 
-def count_open_tickets(session: Session, root: Unit, filters: QueueFilter = UNFILTERED) -> int:
-    """How many open tickets in ``root``'s subtree match ``filters`` (candidates, as :func:`queue_query`)."""
+def count_tickets(session: Session, root: Unit, filters: QueueFilter = UNFILTERED) -> int:
+    """How many tickets in ``root``'s subtree match ``filters`` (candidates, as :func:`queue_query`)."""
     stmt = select(func.count(Ticket.id)).join(Unit, Ticket.unit_id == Unit.id).where(*_conditions(root, filters))
     return int(session.scalar(stmt) or 0)
 
@@ -121,7 +131,7 @@ def queue_page(
     number: int = 1,
     page_size: int | None = None,
 ) -> QueuePage:
-    """Page ``number`` of the open tickets in ``root``'s subtree that match ``filters``.
+    """Page ``number`` of the queue's tickets in ``root``'s subtree that match ``filters``.
 
     One count and one page query (its rows joined with their unit, assignee and case),
     then the 待复核 marker for the page's tickets.
@@ -143,7 +153,7 @@ def queue_page(
         number, page_count = _clamped(number, len(matching), page_size)
         tickets = matching[(number - 1) * page_size : number * page_size]
         return QueuePage(tickets, len(matching), number, page_count, {t.id: pending[t.id] for t in tickets})
-    total = count_open_tickets(session, root, filters)
+    total = count_tickets(session, root, filters)
     number, page_count = _clamped(number, total, page_size)
     stmt = queue_query(root, filters).limit(page_size).offset((number - 1) * page_size)
     tickets = list(session.scalars(stmt).unique())
@@ -151,7 +161,7 @@ def queue_page(
 
 
 def matching_tickets(session: Session, root: Unit, filters: QueueFilter, batch_size: int) -> Iterable[Ticket]:
-    """Every open ticket of ``root``'s subtree matching ``filters``, in queue order, for an export.
+    """Every ticket of the queue in ``root``'s subtree matching ``filters``, in queue order, for an export.
 
     Read ``batch_size`` rows at a time, so memory stays bounded however many there are,
     except for the 待复核 filter, whose few candidates are decided as :func:`queue_page` does.
@@ -176,11 +186,14 @@ def _clamped(number: int, total: int, page_size: int) -> tuple[int, int]:
 
 def _conditions(root: Unit, filters: QueueFilter) -> list[ColumnElement[bool]]:
     """The WHERE of the queue, over ``tickets`` joined to their ``units``."""
-    conditions = [in_subtree(Unit.path, root), Ticket.status.in_(OPEN_TICKET_STATES)]
+    search = _search_condition(filters.search)
+    if filters.status is not None:
+        statuses = QUEUE_STATES & {filters.status}
+    else:
+        statuses = QUEUE_STATES if search is not None else OPEN_TICKET_STATES
+    conditions = [in_subtree(Unit.path, root), Ticket.status.in_(statuses) if statuses else false()]
     if filters.priority is not None:
         conditions.append(Ticket.priority == filters.priority)
-    if filters.status is not None:
-        conditions.append(Ticket.status == filters.status)
     if filters.unit is not None:
         conditions.append(in_subtree(Unit.path, filters.unit))
     if filters.overdue_at is not None:
@@ -189,7 +202,7 @@ def _conditions(root: Unit, filters: QueueFilter) -> list[ColumnElement[bool]]:
         conditions.append(Ticket.assignee_id == filters.assignee_id)
     if filters.is_awaiting_review:
         conditions.append(_LAST_VERDICT_KIND == URGENCY_DISMISSAL_PROPOSED)
-    if (search := _search_condition(filters.search)) is not None:
+    if search is not None:
         conditions.append(search)
     return conditions
 

@@ -16,6 +16,7 @@ from surveys.models import (
     Analysis,
     Case,
     Response,
+    Role,
     Survey,
     Ticket,
     TicketEvent,
@@ -26,7 +27,7 @@ from surveys.models import (
 )
 from surveys.states import OPEN_TICKET_STATES, TicketStatus, check_ticket_transition
 from surveys.text import storable_text
-from surveys.units import in_subtree
+from surveys.units import ancestor_ids, in_subtree
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,22 @@ def judged_current_comment(verdict_data: dict[str, Any] | None, response: Respon
     return (verdict_data or {}).get("comment") == response.comment
 
 
+#: Who works a ticket (moves it on, corrects its category, records the call-back) and so
+#: may see the citizen's full number. Supervisors follow the queue and leave notes (督办
+#: instructions), but the ticket's state and its training label stay the handlers'.
+WORKING_ROLES = (Role.HANDLER, Role.ADMIN)
 #: Lower is more pressing: the queue's order, and whether a new analysis raises a ticket.
 PRIORITY_RANK = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
+#: What handlers call the ticket's states and priorities (pages, history, exports).
+STATUS_LABELS = {
+    TicketStatus.NEW: "待分派",
+    TicketStatus.ASSIGNED: "已分派",
+    TicketStatus.IN_PROGRESS: "核实整改中",
+    TicketStatus.ESCALATED: "已升级",
+    TicketStatus.RESOLVED: "已办结待回访",
+    TicketStatus.CLOSED: "已关闭",
+}
+PRIORITY_LABELS = {TicketPriority.URGENT: "紧急", TicketPriority.HIGH: "高", TicketPriority.NORMAL: "一般"}
 
 
 def _raise_if_more_pressing(
@@ -194,19 +209,53 @@ def current_analysis(session: Session, response: Response) -> Analysis | None:
     return session.scalars(stmt).one_or_none()
 
 
+def assignable_staff(session: Session, ticket: Ticket) -> list[User]:
+    """Who may be given ``ticket`` to work: active handlers and admins whose scope holds its unit, by name."""
+    stmt = (
+        select(User)
+        .where(
+            User.unit_id.in_(ancestor_ids(ticket.unit)),
+            User.role.in_(WORKING_ROLES),
+            User.is_active.is_(True),
+        )
+        .order_by(User.display_name, User.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def change_ticket_status(
-    session: Session, ticket: Ticket, target: TicketStatus, actor: User, now: dt.datetime, note: str = ""
+    session: Session,
+    ticket: Ticket,
+    target: TicketStatus,
+    actor: User,
+    now: dt.datetime,
+    note: str = "",
+    assignee: User | None = None,
 ) -> TicketEvent:
     """Move ``ticket`` to ``target`` (checked against the state machine) and log the event.
 
     The ticket is read again and locked first: two handlers acting on one ticket at the
     same moment must not both move it from the status they saw on their pages.
+
+    Moving to ``assigned`` gives the ticket to ``assignee`` (one of :func:`assignable_staff`),
+    by default to whoever already has it, else to ``actor``; an assigned ticket moved to
+    ``assigned`` again is handed to someone else (改派), so it needs an ``assignee`` other
+    than the one it has. The event names who got it.
     """
     session.refresh(ticket, ["status", "assignee_id"], with_for_update=True)
     check_ticket_transition(ticket.status, target)
     note = storable_text(note)
     if target in {TicketStatus.RESOLVED, TicketStatus.CLOSED} and not note.strip():
         raise ValidationError("note", "办结或关闭时请填写处理情况")
+    data: dict[str, Any] = {}
+    if target is TicketStatus.ASSIGNED:
+        given = assignee or ticket.assignee or actor
+        if given.id == ticket.assignee_id and ticket.status is TicketStatus.ASSIGNED:
+            raise ValidationError("assignee", f"工单已经分派给{given.display_name}，改派请选择其他人")
+        if given.id not in {user.id for user in assignable_staff(session, ticket)}:
+            raise ValidationError("assignee", f"{given.display_name}不能办理这个单位的工单")
+        ticket.assignee = given
+        data = {"assignee_id": given.id, "assignee": given.display_name}
     event = TicketEvent(
         ticket=ticket,
         actor=actor,
@@ -215,11 +264,10 @@ def change_ticket_status(
         to_status=target,
         note=note.strip(),
         created_at=now,
+        data=data,
     )
     ticket.status = target
     ticket.updated_at = now
-    if target is TicketStatus.ASSIGNED and ticket.assignee_id is None:
-        ticket.assignee = actor
     if target is TicketStatus.RESOLVED:
         ticket.resolved_at = now
     if target is TicketStatus.CLOSED:

@@ -105,6 +105,11 @@ def import_unit_rows(session: Session, data: bytes) -> int:
     return created
 
 
+def ancestor_ids(unit: Unit) -> list[int]:
+    """``unit`` and its ancestors, nearest first, from the materialised path ("/1/4/17/")."""
+    return [int(part) for part in reversed(unit.path.strip("/").split("/")) if part] or [unit.id]
+
+
 def in_subtree(unit_path_column: SQLColumnExpression[str], root: Unit) -> ColumnElement[bool]:
     """SQL predicate: the unit whose path is ``unit_path_column`` lies under ``root``."""
     return unit_path_column.startswith(root.path, autoescape=True)

@@ -15,7 +15,7 @@ from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import Case, Channel, Survey, Ticket, TicketPriority, Unit, UnitLevel, User
 from surveys.states import TicketStatus
-from surveys.ticket_queue import QueueFilter, count_open_tickets, queue_page
+from surveys.ticket_queue import QueueFilter, count_tickets, queue_page
 from surveys.triage import open_ticket_if_needed
 from surveys.urgency_dismissal import (
     confirm_urgency_dismissal,
@@ -154,7 +154,7 @@ def test_each_filter_narrows_the_open_tickets_of_the_scope(
 ):
     chosen = QueueFilter(**filters(scenario, now))
     assert _names(scenario, chosen, session) == expected
-    assert count_open_tickets(session, scenario.units.city, chosen) == len(expected)
+    assert count_tickets(session, scenario.units.city, chosen) == len(expected)
 
 
 def test_a_unit_filter_never_widens_a_narrower_scope(session: Session, scenario: Scenario):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -39,13 +40,16 @@ def tree(make_unit: Callable[..., Unit]) -> Tree:
 def make_ticket(
     session: Session, make_case: Callable[..., Case], make_survey: Callable[..., Survey], now: dt.datetime
 ) -> Callable[..., Ticket]:
-    """``make_ticket(unit, overall=1, comment=…)``: an answered survey analysed into a ticket."""
+    """``make_ticket(unit, overall=1, comment=…, reasons=…)``: an answered 110 survey analysed into a ticket.
 
-    def factory(unit: Unit, overall: int = 1, comment: str = "民警态度恶劣，出警太慢了") -> Ticket:
+    Other keywords (``dimension_ratings``, ``reasons``) go into the answer.
+    """
+
+    def factory(unit: Unit, overall: int = 1, comment: str = "民警态度恶劣，出警太慢了", **answer: Any) -> Ticket:
         survey = make_survey(case=make_case(unit=unit))
         answered_at = now - dt.timedelta(hours=1)
         response = submit_answer(
-            session, survey, AnswerInput(overall=overall, comment=comment), Channel.WEB, answered_at
+            session, survey, AnswerInput(overall=overall, comment=comment, **answer), Channel.WEB, answered_at
         )
         analysis = store_analysis(session, response, get_default_analyzer().analyze(comment), answered_at)
         ticket = open_ticket_if_needed(session, response, analysis, answered_at)

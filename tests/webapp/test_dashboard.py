@@ -35,6 +35,24 @@ def test_dashboard_ranks_children_and_drills_down(
     assert "柯岩派出所" not in drilled
 
 
+def test_the_open_tickets_figure_links_to_the_queue_of_the_unit_shown(
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+):
+    make_ticket(tree.east_station)
+    make_ticket(tree.west_station)
+    auth.login(make_user(Role.SUPERVISOR, tree.city).username)
+    link = r'<span class="label">未办结工单</span><span class="value"><a href="([^"]+)">(\d+)</a>'
+    assert re.findall(link, client.get("/dashboard/").get_data(as_text=True)) == [("/triage/", "2")]
+    drilled = client.get(f"/dashboard/?unit={tree.east.id}").get_data(as_text=True)
+    assert re.findall(link, drilled) == [(f"/triage/?unit={tree.east.id}", "1")]
+    queue = client.get(f"/triage/?unit={tree.east.id}").get_data(as_text=True)
+    assert '<h1>待办工单 <span class="count">1</span></h1>' in queue
+
+
 def test_dashboard_shows_complaint_themes(
     client: FlaskClient,
     auth: AuthActions,

@@ -21,6 +21,7 @@ from surveys.models import Case, Channel, Response, Role, Survey, Ticket, Unit, 
 from surveys.models.tickets import TicketPriority
 from surveys.planning import new_token
 from surveys.states import SurveyStatus, TicketStatus
+from surveys.triage import change_ticket_status
 from tests.factories import AuthActions
 from tests.webapp.conftest import Tree
 
@@ -45,6 +46,27 @@ def test_safe_text_quotes_formula_triggers(text: str, expected: str):
     assert safe_text(text) == expected
 
 
+def test_ticket_export_reads_as_the_queue_does(
+    session: Session,
+    client: FlaskClient,
+    auth: AuthActions,
+    tree: Tree,
+    make_user: Callable[..., User],
+    make_ticket: Callable[..., Ticket],
+    now: dt.datetime,
+):
+    ticket = make_ticket(tree.east_station, overall=2, comment="民警收了对方的红包，我要去北京上访")
+    handler = make_user(Role.HANDLER, tree.city, display_name="王办理")
+    change_ticket_status(session, ticket, TicketStatus.ASSIGNED, handler, now)
+    auth.login(handler.username)
+    with client.get("/triage/export.xlsx") as response:
+        rows = _sheet_rows(response.data)
+    [row] = [dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[0] == ticket.id]
+    assert row["案件编号"] == ticket.response.survey.case.external_no
+    assert (row["优先级"], row["状态"], row["经办人"]) == ("紧急", "已分派", "王办理")
+    assert (row["评价"], row["评分"]) == ("不满意", 2)
+
+
 def test_ticket_export_neutralises_formulas_and_omits_phones(
     client: FlaskClient,
     auth: AuthActions,
@@ -57,9 +79,8 @@ def test_ticket_export_neutralises_formulas_and_omits_phones(
     with client.get("/triage/export.xlsx") as response:
         assert response.status_code == 200
         rows = _sheet_rows(response.data)
-    assert rows[0][0] == "编号"
-    [row] = [r for r in rows[1:] if r[0] == ticket.id]
-    assert row[6].startswith("'=HYPERLINK")
+    [row] = [dict(zip(rows[0], r, strict=True)) for r in rows[1:] if r[0] == ticket.id]
+    assert row["留言"].startswith("'=HYPERLINK")
     phone = ticket.response.survey.contact.phone_e164
     assert all(phone not in str(cell) for r in rows for cell in r)
 

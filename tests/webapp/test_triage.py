@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nlp import get_default_analyzer
 from surveys.analysis import store_analysis
-from surveys.errors import InvalidTransitionError
+from surveys.errors import InvalidTransitionError, ValidationError
 from surveys.models import Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
 from surveys.triage import add_ticket_note, change_ticket_status, current_analysis, open_ticket_if_needed
@@ -104,6 +104,154 @@ def test_illegal_transition_and_missing_note_are_refused(
     assert '<p class="field-error">办结或关闭时请填写处理情况</p>' in refused.get_data(as_text=True)  # beside the note
     session.refresh(ticket)
     assert ticket.status is TicketStatus.IN_PROGRESS
+
+
+def _next_steps(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str, bool]]:
+    """The 下一步 options of the ticket page: (value, label, selected)."""
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    select = re.search(r'<select id="status-status".*?</select>', page, flags=re.DOTALL)
+    assert select is not None
+    options = re.findall(r'<option( selected)? value="([^"]*)">([^<]*)</option>', select.group(0))
+    return [(value, label, bool(selected)) for selected, value, label in options]
+
+
+def test_the_next_step_is_chosen_not_preselected_and_offered_in_workflow_order(
+    client: FlaskClient, session: Session, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(tree.east_station)
+    change_ticket_status(session, ticket, TicketStatus.IN_PROGRESS, city_handler, ticket.created_at)
+    assert _next_steps(client, ticket) == [  # none selected: the browser shows the first
+        ("", "请选择", False),
+        ("escalated", "已升级", False),
+        ("resolved", "已办结待回访", False),
+    ]
+    refused = client.post(f"/triage/{ticket.id}/status", data={"status-status": ""})
+    assert refused.status_code == 400
+    assert '<p class="field-error">请选择下一步</p>' in refused.get_data(as_text=True)
+    session.refresh(ticket)
+    assert ticket.status is TicketStatus.IN_PROGRESS
+
+
+def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+):
+    ticket = make_ticket(tree.east_station)
+    east = make_user(Role.HANDLER, tree.east, display_name="东区办理")
+    station = make_user(Role.HANDLER, tree.east_station, display_name="所里办理")
+    make_user(Role.HANDLER, tree.west, display_name="西区办理")  # the ticket is not in their scope
+    make_user(Role.SUPERVISOR, tree.city, display_name="督察")  # does not work tickets
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    offered = re.search(r'<select id="status-assignee".*?</select>', page, flags=re.DOTALL)
+    assert offered is not None
+    assert re.findall(r">([^<]+)</option>", offered.group(0)) == sorted(
+        [city_handler.display_name, "东区办理", "所里办理"]
+    )
+    assert f'<option selected value="{city_handler.id}">' in offered.group(0)  # the user, by default
+
+    assigned = client.post(
+        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(east.id)}
+    )
+    assert assigned.status_code == 302
+    session.refresh(ticket)
+    assert ticket.assignee == east
+    assert ("assigned", "改派他人", False) in _next_steps(client, ticket)
+    same = client.post(
+        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(east.id)}
+    )
+    assert same.status_code == 400
+    assert '<p class="field-error">工单已经分派给东区办理，改派请选择其他人</p>' in same.get_data(as_text=True)
+    handed = client.post(
+        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(station.id)}
+    )
+    assert handed.status_code == 302
+    session.refresh(ticket)
+    assert ticket.assignee == station
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "<dt>经办人</dt><dd>所里办理</dd>" in page
+    assert "待分派 → 已分派（分派给 东区办理）" in page
+    assert "改派给 所里办理" in page
+    assert 'title="经办人">所里办理</span>' in client.get("/triage/").get_data(as_text=True)
+
+
+def test_nobody_outside_the_tickets_scope_can_be_given_it(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+):
+    ticket = make_ticket(tree.east_station)
+    west = make_user(Role.HANDLER, tree.west, display_name="西区办理")
+    refused = client.post(
+        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(west.id)}
+    )
+    assert refused.status_code == 400
+    assert '<p class="field-error">只能分派给能办理这个单位工单的人员</p>' in refused.get_data(as_text=True)
+    with pytest.raises(ValidationError, match="不能办理这个单位的工单"):
+        change_ticket_status(session, ticket, TicketStatus.ASSIGNED, city_handler, ticket.created_at, assignee=west)
+    session.refresh(ticket)
+    assert (ticket.status, ticket.assignee) == (TicketStatus.NEW, None)
+
+
+def test_the_ticket_page_shows_the_whole_answer_and_the_corrected_category(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(
+        tree.east_station,
+        overall=2,
+        dimension_ratings={"dispatch_speed": 1, "call_attitude": 4},
+        reasons=["slow_dispatch", "no_feedback"],
+    )
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "<dt>接警态度</dt><dd>好</dd>" in page
+    assert "<dt>出警速度</dt><dd>很差</dd>" in page
+    assert "勾选的问题：出警慢，等了很久；没有告知处理结果" in page
+    assert "已人工更正" not in page
+    client.post(f"/triage/{ticket.id}/category", data={"category-category": "处理结果"})
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert '<dt>工单类别</dt><dd>处理结果<span class="hint">（已人工更正）</span></dd>' in page
+
+
+def test_resolved_tickets_awaiting_their_call_back_are_one_link_away(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    city_handler: User,
+    now: dt.datetime,
+):
+    open_ticket, resolved = make_ticket(tree.east_station), make_ticket(tree.east_station)
+    for status in (TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED):
+        change_ticket_status(session, resolved, status, city_handler, now, note="已整改")
+    resolved.deadline_at = now - dt.timedelta(days=1)
+    session.flush()
+    page = client.get("/triage/").get_data(as_text=True)
+    assert _listed(client) == [open_ticket.id]
+    assert '<a class="button" href="/triage/?status=resolved">已办结待回访 1</a>' in page
+    assert _listed(client, "?status=resolved") == [resolved.id]
+    assert '<span class="badge overdue">' not in client.get("/triage/?status=resolved").get_data(as_text=True)
+    assert _listed(client, f"?q={resolved.id}") == [resolved.id]  # a search finds it too
+    assert "已办结待回访 1</a>" not in client.get("/triage/?status=resolved").get_data(as_text=True)
+
+
+def test_a_number_in_the_comment_is_masked_until_the_audited_reveal(
+    client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
+):
+    ticket = make_ticket(tree.east_station, comment="民警态度很差，请打我电话13812345678，我要投诉")
+    with client.get("/triage/export.xlsx") as exported:
+        sheet = str(_sheet_cells(exported.data))
+    pages = [client.get(url).get_data(as_text=True) for url in (f"/triage/{ticket.id}", "/triage/")]
+    for text in (*pages, sheet):
+        assert "138****5678" in text
+        assert "13812345678" not in text
+    revealed = client.post(f"/triage/{ticket.id}/phone").get_data(as_text=True)
+    assert "请打我电话13812345678" in revealed
 
 
 def test_recategorisation_is_recorded_as_a_label(
@@ -636,6 +784,13 @@ def _query(template: str, tree: Tree, queue: Queue) -> str:
     )
 
 
+def _sheet_cells(data: bytes) -> list[object]:
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    cells = [cell for row in workbook.active.iter_rows(values_only=True) for cell in row]
+    workbook.close()
+    return cells
+
+
 def _exported(client: FlaskClient, query: str = "") -> list[int]:
     """The ticket numbers of the queue's spreadsheet for ``query``, in order."""
     with client.get(f"/triage/export.xlsx{query}") as response:
@@ -707,7 +862,7 @@ def test_a_unit_outside_the_scope_is_refused_not_shown(
     ("query", "error"),
     [
         ("?priority=critical", "没有这个优先级"),
-        ("?status=closed", "只能选择未办结的状态"),
+        ("?status=closed", "只能选择未关闭的状态"),
         ("?unit=abc", "没有这个单位"),
         ("?unit=99999999999999999999", "没有这个单位"),
         ("?q=" + "长" * 65, "搜索内容不能超过 64 个字"),

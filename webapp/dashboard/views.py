@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from surveys.errors import ValidationError
@@ -35,7 +35,7 @@ from surveys.index import (
 )
 from surveys.models import Role, Unit
 from surveys.themes import complaint_themes
-from surveys.ticket_queue import count_open_tickets
+from surveys.ticket_queue import count_tickets
 from surveys.units import child_units
 from webapp.clock import now as clock_now
 from webapp.db import get_session
@@ -148,7 +148,9 @@ def index() -> str:
         bulletin_week=last_complete_week(now, _tz()),
         today=_local(now),
         breadcrumbs=breadcrumbs,
-        open_tickets=count_open_tickets(session, selection.unit),
+        open_tickets=count_tickets(session, selection.unit),
+        # The queue narrowed to the unit shown, whose open tickets the figure counts.
+        open_tickets_url=url_for("triage.queue", unit=None if selection.unit.id == scope.id else selection.unit.id),
         child_counts=count_children(session, children),
         trend=weekly_trend(session, selection.unit, selection.until, _tz()),
         themes=complaint_themes(session, selection.unit, selection.since, selection.until),

@@ -11,28 +11,43 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import HiddenInput
 
-from surveys.models import TicketPriority, Unit
-from surveys.states import OPEN_TICKET_STATES, TicketStatus
+from surveys.models import TicketPriority, Unit, User
+from surveys.states import TicketStatus
 from surveys.text import NOT_ONE_LINE
-from surveys.ticket_queue import QueueFilter
+from surveys.ticket_queue import QUEUE_STATES, QueueFilter
+from surveys.triage import PRIORITY_LABELS, STATUS_LABELS
 from webapp.forms import StaffForm
-
-STATUS_LABELS = {
-    TicketStatus.NEW: "待分派",
-    TicketStatus.ASSIGNED: "已分派",
-    TicketStatus.IN_PROGRESS: "核实整改中",
-    TicketStatus.ESCALATED: "已升级",
-    TicketStatus.RESOLVED: "已办结待回访",
-    TicketStatus.CLOSED: "已关闭",
-}
-PRIORITY_LABELS = {TicketPriority.URGENT: "紧急", TicketPriority.HIGH: "高", TicketPriority.NORMAL: "一般"}
 
 
 class StatusForm(StaffForm):
-    """Move the ticket on, with a note of what was done."""
+    """Move the ticket on, with a note of what was done; 已分派 gives it to the chosen person."""
 
     status = SelectField("下一步", validators=[DataRequired("请选择下一步")])
+    assignee = SelectField("分派给", choices=[], invalid_choice_message="只能分派给能办理这个单位工单的人员")
     note = TextAreaField("处理情况", validators=[Length(max=2000, message="内容不能超过 2000 字")])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The form, offering no assignee until :meth:`offer_assignees`."""
+        super().__init__(*args, **kwargs)
+        self.assignees: dict[str, User] = {}
+        # Checked by validate_assignee, and only for an 已分派 step: the other steps ignore it.
+        self.assignee.validate_choice = False
+
+    def offer_assignees(self, staff: Sequence[User], first_id: int) -> None:
+        """Offer ``staff`` for an 已分派 step, the one with ``first_id`` chosen unless the form was posted."""
+        self.assignees = {str(user.id): user for user in staff}
+        self.assignee.choices = [SelectChoice(key, user.display_name) for key, user in self.assignees.items()]
+        if not self.is_submitted():
+            self.assignee.data = str(first_id)
+
+    def validate_assignee(self, field: Field) -> None:
+        """An 已分派 step names one of the people offered, or nobody (whoever has it, else the user)."""
+        if self.status.data == TicketStatus.ASSIGNED and field.data and field.data not in self.assignees:
+            raise ValidationError("只能分派给能办理这个单位工单的人员")
+
+    def chosen_assignee(self) -> User | None:
+        """The person an 已分派 step gives the ticket to, if one was chosen (after validation)."""
+        return self.assignees.get(self.assignee.data or "") if self.status.data == TicketStatus.ASSIGNED else None
 
 
 class NoteForm(StaffForm):
@@ -112,10 +127,10 @@ class QueueFilterForm(StaffForm):
         "状态",
         choices=[
             SelectChoice("", "全部待办"),
-            *(SelectChoice(s.value, STATUS_LABELS[s]) for s in TicketStatus if s in OPEN_TICKET_STATES),
+            *(SelectChoice(s.value, STATUS_LABELS[s]) for s in TicketStatus if s in QUEUE_STATES),
         ],
         default="",
-        invalid_choice_message="只能选择未办结的状态",
+        invalid_choice_message="只能选择未关闭的状态",
     )
     unit = SelectField("单位", default="", invalid_choice_message="没有这个单位，或它不在您的权限范围内")
     overdue = BooleanField("只看已超期")

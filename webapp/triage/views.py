@@ -12,16 +12,21 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from surveys.answers import summarize_response
 from surveys.errors import InvalidTransitionError, ValidationError
 from surveys.exports import write_tickets_workbook
 from surveys.models import Role, Ticket, TicketEvent, User, is_purged_phone
 from surveys.questions import OVERALL_LABELS
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
-from surveys.ticket_queue import queue_page
+from surveys.ticket_queue import AWAITING_CALLBACK, count_tickets, queue_page
 from surveys.triage import (
+    PRIORITY_LABELS,
+    STATUS_LABELS,
     URGENCY_DISMISSED,
+    WORKING_ROLES,
     add_ticket_note,
+    assignable_staff,
     change_ticket_status,
     current_analysis,
     dismissed_urgency_kinds,
@@ -45,8 +50,6 @@ from webapp.errors import StaffError
 from webapp.forms import StaffForm
 from webapp.security import current_staff, roles_required
 from webapp.triage.forms import (
-    PRIORITY_LABELS,
-    STATUS_LABELS,
     CategoryForm,
     DismissUrgencyForm,
     NoteForm,
@@ -58,10 +61,6 @@ from webapp.triage.forms import (
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 STAFF = (Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
-#: Who works a ticket (moves it on, corrects its category, records the call-back) and so
-#: may see the citizen's full number. Supervisors follow the queue and leave notes (督办
-#: instructions), but the ticket's state and its training label stay the handlers'.
-WORKING_ROLES = (Role.HANDLER, Role.ADMIN)
 T = TypeVar("T")
 
 
@@ -79,15 +78,30 @@ def _note_form() -> NoteForm:
     return note_form
 
 
-def _forms(ticket: Ticket) -> dict[str, object]:
-    status_form = StatusForm(prefix="status")
-    status_form.status.choices = [
-        SelectChoice(s.value, STATUS_LABELS[s]) for s in sorted(TICKET_TRANSITIONS[ticket.status])
+def _status_form(ticket: Ticket) -> StatusForm:
+    """The next steps in the workflow's order, none chosen, and who an 已分派 step may give the ticket to.
+
+    Nothing is preselected: the first step offered would otherwise be one click away
+    (已升级 for a ticket in progress). The ticket's holder, else the user, is the
+    assignee offered first; for an assigned ticket the step 已分派 again is 改派.
+    """
+    form = StatusForm(prefix="status")
+    steps = [s for s in TicketStatus if s in TICKET_TRANSITIONS[ticket.status]]
+    form.status.choices = [
+        SelectChoice("", "请选择"),
+        *(SelectChoice(s.value, "改派他人" if s is ticket.status else STATUS_LABELS[s]) for s in steps),
     ]
+    if TicketStatus.ASSIGNED in steps and _works_tickets():
+        holder = ticket.assignee_id if ticket.status is not TicketStatus.ASSIGNED else None
+        form.offer_assignees(assignable_staff(get_session(), ticket), holder or current_staff().id)
+    return form
+
+
+def _forms(ticket: Ticket) -> dict[str, object]:
     category_form = CategoryForm(prefix="category", category=ticket.category)
     category_form.category.choices = _category_choices(ticket.category, current_taxonomy(get_session()).names)
     return {
-        "status_form": status_form,
+        "status_form": _status_form(ticket),
         "note_form": _note_form(),
         "category_form": category_form,
         "phone_form": RevealPhoneForm(prefix="phone"),
@@ -118,11 +132,12 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
     page = render_template(
         "triage/ticket.html",
         ticket=ticket,
+        answer=summarize_response(ticket.response),
+        category_corrected=any(event.kind == "recategorized" for event in ticket.events),
         analysis=analysis,
         dismissed_flag_kinds=dismissed_urgency_kinds(get_session(), ticket),
         # The model version names files and rules: of use to whoever retrains, noise to a handler.
         shows_model_version=current_staff().role == Role.ADMIN,
-        overall_labels=OVERALL_LABELS,
         urgency_dismissible=urgency_dismissible(ticket, analysis),
         dismissal_needs_confirmation=dismissal_needs_confirmation(analysis),
         dismissal_proposal=pending_dismissal_proposal(get_session(), ticket),
@@ -154,6 +169,7 @@ def queue() -> str:
     return render_template(
         "triage/queue.html",
         page=page,
+        awaiting_callback=count_tickets(session, staff.scope_unit, AWAITING_CALLBACK),
         form=form,
         filter_args=form.query_args(),
         labels=STATUS_LABELS,
@@ -234,11 +250,13 @@ def change_status(ticket_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render(found, status=400, status_form=form)
     target = TicketStatus(form.status.data)
+    assignee = form.chosen_assignee()
+    done = f"已分派给{assignee.display_name}" if assignee else f"已更新为：{STATUS_LABELS[target]}"
     return _apply(
         found,
-        f"已更新为：{STATUS_LABELS[target]}",
+        done,
         lambda: change_ticket_status(
-            get_session(), found, target, current_staff().db_user(), clock_now(), form.note.data or ""
+            get_session(), found, target, current_staff().db_user(), clock_now(), form.note.data or "", assignee
         ),
         status_form=form,
     )
