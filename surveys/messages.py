@@ -17,7 +17,8 @@ import string
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from surveys.models import CASE_CATEGORY_LABELS, Case, SmsKind
+from surveys.models import Case, CaseCategory, SmsKind
+from surveys.questions import question_set_for
 from surveys.text import CONTROL_CHARACTERS, LONE_SURROGATES
 
 SINGLE_SEGMENT_CHARS = 70
@@ -38,12 +39,11 @@ OPT_OUT_CONFIRMATION_TEMPLATE = "您已退订，今后不再收到本平台的�
 PLACEHOLDERS = {
     "date": "结案日期，如 11月20日",
     "unit": "办理单位名称",
-    "matter": "事项类别，如 110警情",
+    "matter": "事项类别，如 110报警求助（与评价页的说法相同）",
     "link": "评价链接",
 }
 #: The longest values a placeholder takes, for the worst-case length of a template.
 _LONGEST_DATE = "12月31日"
-_LONGEST_MATTER = max(CASE_CATEGORY_LABELS.values(), key=len)
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,14 @@ class MessageParams:
         return {"date": self.date, "unit": self.unit, "matter": self.matter, "token": self.token}
 
 
+def matter_words(category: CaseCategory) -> str:
+    """The kind of matter as the citizen knows it (110报警求助, not the police's 110警情).
+
+    The survey page names it in the same words, from the case category's question set.
+    """
+    return question_set_for(category).matter_label(category)
+
+
 def survey_link(base_url: str, token: str) -> str:
     """The public link for a survey token."""
     return f"{base_url.rstrip('/')}/s/{token}"
@@ -76,7 +84,7 @@ def survey_params(case: Case, token: str, base_url: str, tz: ZoneInfo) -> Messag
     return MessageParams(
         date=f"{closed_local.month}月{closed_local.day}日",
         unit=case.unit.name,
-        matter=case.category.label,
+        matter=matter_words(case.category),
         link=survey_link(base_url, token),
         token=token,
     )
@@ -102,7 +110,8 @@ def segment_count(text: str) -> int:
 def worst_case_text(template: str, signature: str, unit_name: str, base_url: str) -> str:
     """``template`` filled with the longest values it can get for ``unit_name``."""
     token = "X" * 12  # planning.new_token() yields 12 characters
-    params = MessageParams(_LONGEST_DATE, unit_name, _LONGEST_MATTER, survey_link(base_url, token), token)
+    longest_matter = max((matter_words(category) for category in CaseCategory), key=len)
+    params = MessageParams(_LONGEST_DATE, unit_name, longest_matter, survey_link(base_url, token), token)
     return render(template, signature, params)
 
 

@@ -36,7 +36,7 @@ def test_the_invitation_names_the_matter_not_its_details(
     case = make_case(unit=unit, category=CaseCategory.MEDIATION, closed_at=local(2026, 11, 3, 23, 30))
     params = survey_params(case, "AbCdEfGhIjKl", "https://my.example.cn/", SHANGHAI)
     text = render(DEFAULT_SURVEY_TEMPLATE, "绍兴公安", params)
-    assert text.startswith("【绍兴公安】您11月3日在府山派出所办理的治安调解已办结")
+    assert text.startswith("【绍兴公安】您11月3日在府山派出所办理的治安纠纷调解已办结")  # the survey page's words
     assert "https://my.example.cn/s/AbCdEfGhIjKl " in text  # a space ends the link
     assert "5非常满意，1非常不满意" in text  # the scale, since replies are invited
     assert text.endswith("回TD退订")
@@ -45,7 +45,7 @@ def test_the_invitation_names_the_matter_not_its_details(
     assert params.template_params() == {
         "date": "11月3日",
         "unit": "府山派出所",
-        "matter": "治安调解",
+        "matter": "治安纠纷调解",
         "token": "AbCdEfGhIjKl",
     }
 

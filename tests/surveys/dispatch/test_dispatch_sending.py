@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.dispatch import DispatchReport, claim_due_surveys, mark_lost_claims
+from surveys.messages import matter_words
 from surveys.models import Case, DispatchPolicy, OptOut, PhoneSuppression, SmsSendStatus, Survey, Unit
 from surveys.optouts import opt_out
 from surveys.planning import plan_case
@@ -57,7 +58,7 @@ def test_a_due_survey_is_sent_once_and_recorded(
     assert message.provider == "console"
     assert message.body.startswith(f"【{settings.sms_signature}】")
     assert survey.case.unit.name in message.body
-    assert survey.case.category.label in message.body
+    assert matter_words(survey.case.category) in message.body
     assert f"http://minyi.test/s/{survey.token}" in message.body
     assert message.body.endswith("回TD退订")
     assert message.template_params["token"] == survey.token
