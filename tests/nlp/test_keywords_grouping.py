@@ -39,6 +39,13 @@ def test_numbers_written_in_chinese_are_not_keywords() -> None:
     assert "三次" not in themes
 
 
+def test_days_of_the_week_are_no_themes() -> None:
+    comments = ["周一去窗口排队两个小时", "周一又去窗口排队", "星期三去了还是排队", "礼拜天窗口不开门"]
+    themes = [word for word, _ in top_keywords(comments)]
+    assert "窗口" in themes
+    assert not {"周一", "星期三", "礼拜天"} & set(themes)
+
+
 def test_top_keywords_rank_repeated_themes() -> None:
     texts = ["执法记录仪没有开", "记录仪没开，执法不规范", "出警太慢", "执法记录仪为什么不开"]
     top = dict(top_keywords(texts, top_k=3))
