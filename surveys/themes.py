@@ -7,6 +7,10 @@ for a whole city: the newest ``MAX_COMMENTS`` complaints represent the period.
 A low rating makes an answer a complaint whether or not its comment has been analysed
 yet (the analysis runs after the answer, and may lag or fail): such an answer counts in
 the keywords and the repeated complaints, and in no category until it is analysed.
+
+A handler who corrects a ticket's category has read the comment; the analysis only
+guessed. So a comment whose ticket was re-categorised counts in the handler's category
+alone, the others in the analysis's (one or two).
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from nlp.grouping import group_similar
 from nlp.keywords import top_keywords
-from surveys.models import Analysis, Case, Response, Survey, Unit
-from surveys.triage import NEGATIVE_RATING_MAX
+from surveys.models import Analysis, Case, Response, Survey, Ticket, TicketEvent, Unit
+from surveys.triage import NEGATIVE_RATING_MAX, RECATEGORIZED
 from surveys.units import subtree_unit_ids
 
 MAX_COMMENTS = 500
@@ -47,11 +51,13 @@ class Themes:
 
 def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt.datetime) -> Themes:
     """Keywords, category counts and repeated complaints of negative answers under ``root``."""
+    corrected = exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == RECATEGORIZED)
     stmt = (
-        select(Response.comment, Analysis.categories)
+        select(Response.comment, Analysis.categories, case((corrected, Ticket.category), else_=None))
         .join(Survey, Response.survey_id == Survey.id)
         .join(Case, Survey.case_id == Case.id)
         .outerjoin(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
+        .outerjoin(Ticket, Ticket.response_id == Response.id)
         .where(
             Case.unit_id.in_(subtree_unit_ids(root)),
             Response.submitted_at >= since,
@@ -63,8 +69,10 @@ def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt
         .limit(MAX_COMMENTS)
     )
     rows = session.execute(stmt).all()
-    texts = [comment for comment, _ in rows]
-    categories = Counter(category for _, cats in rows for category in cats or ())
+    texts = [comment for comment, _, _ in rows]
+    categories = Counter(
+        category for _, analysed, corrected in rows for category in ([corrected] if corrected else analysed or ())
+    )
     groups = [group for group in group_similar(texts) if len(group) > 1] if texts else []
     return Themes(
         comments=len(texts),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.models import Response, TicketEvent
-from surveys.triage import URGENCY_DISMISSED
+from surveys.triage import RECATEGORIZED, URGENCY_DISMISSED
 
 SENTIMENT_BY_RATING = {1: "neg", 2: "neg", 3: "neu", 4: "pos", 5: "pos"}
 
@@ -35,7 +35,7 @@ def category_rows(session: Session) -> Iterator[tuple[str, str]]:
     """``(comment, category)`` from handlers' re-categorisations, the latest per ticket."""
     stmt = (
         select(TicketEvent.ticket_id, TicketEvent.data)
-        .where(TicketEvent.kind == "recategorized")
+        .where(TicketEvent.kind == RECATEGORIZED)
         .order_by(TicketEvent.id)
     )
     latest: dict[int, tuple[str, str]] = {}

@@ -131,6 +131,8 @@ def judged_current_comment(verdict_data: dict[str, Any] | None, response: Respon
     return (verdict_data or {}).get("comment") == response.comment
 
 
+#: The event kind of a handler's category correction (a training label, see surveys.training_data).
+RECATEGORIZED = "recategorized"
 #: Who works a ticket (moves it on, corrects its category, records the call-back) and so
 #: may see the citizen's full number. Supervisors follow the queue and leave notes (督办
 #: instructions), but the ticket's state and its training label stay the handlers'.
@@ -322,7 +324,7 @@ def recategorize_ticket(
     if category not in allowed:
         raise ValidationError("category", f"未知的类别：{category}")
     data: dict[str, Any] = {"from": ticket.category, "to": category, "comment": ticket.response.comment}
-    event = TicketEvent(ticket=ticket, actor=actor, kind="recategorized", note="", data=data, created_at=now)
+    event = TicketEvent(ticket=ticket, actor=actor, kind=RECATEGORIZED, note="", data=data, created_at=now)
     ticket.category = category
     ticket.updated_at = now
     session.add(event)

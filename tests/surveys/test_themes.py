@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from nlp import get_default_analyzer
 from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
-from surveys.models import Case, Channel, Response, Survey, Unit
+from surveys.models import Case, Channel, Response, Role, Survey, Unit, User
 from surveys.themes import complaint_themes
+from surveys.triage import open_ticket_if_needed, recategorize_ticket
 
 COMPLAINT = "民警态度恶劣，出警太慢了"
 
@@ -43,3 +44,25 @@ def test_a_low_rating_not_yet_analysed_is_a_complaint_without_category(
     assert themes.keywords
     # only the analysed answer has categories so far
     assert themes.categories == [(category, 1) for category in result.categories]
+
+
+def test_a_handlers_correction_replaces_the_analysed_categories(
+    session: Session,
+    make_unit: Callable[..., Unit],
+    make_case: Callable[..., Case],
+    make_survey: Callable[..., Survey],
+    make_user: Callable[..., User],
+    now: dt.datetime,
+):
+    unit = make_unit()
+    result = get_default_analyzer().analyze(COMPLAINT)
+    assert result.categories == ("服务态度", "出警速度")
+    tickets = []
+    for _ in range(2):
+        answer = _answer(session, make_survey, make_case, unit, overall=1, comment=COMPLAINT)
+        ticket = open_ticket_if_needed(session, answer, store_analysis(session, answer, result, now), now)
+        assert ticket is not None
+        tickets.append(ticket)
+    recategorize_ticket(session, tickets[0], "处理结果", make_user(Role.HANDLER, unit), now, ["处理结果"])
+    themes = complaint_themes(session, unit, now - dt.timedelta(days=7), now + dt.timedelta(minutes=1))
+    assert sorted(themes.categories) == [("出警速度", 1), ("处理结果", 1), ("服务态度", 1)]

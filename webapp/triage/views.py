@@ -22,6 +22,7 @@ from surveys.taxonomies import current_taxonomy
 from surveys.ticket_queue import AWAITING_CALLBACK, count_tickets, queue_page
 from surveys.triage import (
     PRIORITY_LABELS,
+    RECATEGORIZED,
     STATUS_LABELS,
     URGENCY_DISMISSED,
     WORKING_ROLES,
@@ -133,7 +134,7 @@ def _render(ticket: Ticket, full_phone: str | None = None, status: int = 200, **
         "triage/ticket.html",
         ticket=ticket,
         answer=summarize_response(ticket.response),
-        category_corrected=any(event.kind == "recategorized" for event in ticket.events),
+        category_corrected=any(event.kind == RECATEGORIZED for event in ticket.events),
         analysis=analysis,
         dismissed_flag_kinds=dismissed_urgency_kinds(get_session(), ticket),
         # The model version names files and rules: of use to whoever retrains, noise to a handler.
