@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,13 +34,28 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _instance_secret_key(app: Flask) -> str:
-    """A per-installation key kept in ``instance/secret_key`` when none is configured.
+def _instance_dir(app: Flask) -> Path:
+    """The installation's folder: ``MINYI_INSTANCE_DIR`` if set, else Flask's instance path.
+
+    ``surveys.settings.load_settings`` puts the default SQLite file in ``MINYI_INSTANCE_DIR``
+    (relative to the working directory); Flask's ``app.instance_path`` ignores the variable
+    (it sits beside the package), so the variable is resolved here as the settings resolve
+    it and the key lands beside the database. Unset, Flask's path stays, where an existing
+    install already keeps its key.
+    """
+    configured = os.environ.get("MINYI_INSTANCE_DIR")
+    if configured is not None:
+        return Path(configured).resolve()
+    return Path(app.instance_path)
+
+
+def _instance_secret_key(folder: Path) -> str:
+    """A per-installation key kept in ``<instance dir>/secret_key`` when none is configured.
 
     Production sets ``MINYI_SECRET_KEY``; the file keeps a development install's logins
     valid across restarts without anyone inventing a key.
     """
-    path = Path(app.instance_path) / "secret_key"
+    path = folder / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         path.write_text(secrets.token_hex(32))
@@ -56,4 +72,4 @@ def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if "MINYI_SETTINGS" not in app.config:
         app.config["MINYI_SETTINGS"] = load_settings()
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret_key(app)
+        app.config["SECRET_KEY"] = _instance_secret_key(_instance_dir(app))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from surveys.models import Role, Ticket, TicketPriority, UnitLevel
-from tests.browser.conftest import VIEWPORT, SeededTicket
+from tests.browser.conftest import SeededTicket
 from tests.browser.live_server import LiveServer
-from tests.factories import TEST_PASSWORD
+from tests.browser.staff_pages import Traffic, assert_fits_the_screen, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,33 +29,6 @@ TICKET_BUTTONS = ("退出", "查看完整号码", "提交", "提出误报，待�
 DISMISSED_GREY = "rgb(90, 100, 112)"
 
 
-@dataclass
-class Traffic:
-    """What the pages of one browser context asked for and complained about."""
-
-    host: str
-    foreign: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def listen(self, context: Any) -> None:
-        context.on("request", self._request)
-        context.on("console", self._console)
-        context.on("weberror", lambda e: self.errors.append(f"uncaught: {e.error}"))
-
-    def _request(self, request: Any) -> None:
-        if urlsplit(request.url).hostname != self.host:
-            self.foreign.append(request.url)
-
-    def _console(self, message: Any) -> None:
-        # Any error counts, a 404 for /favicon.ico included: the layouts name an inline icon.
-        if message.type == "error":
-            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
-
-    def assert_clean(self) -> None:
-        assert self.foreign == [], "requests to other hosts"
-        assert self.errors == [], "console errors"
-
-
 @pytest.fixture
 def phone(new_page: Callable[..., Any], live_server: LiveServer) -> tuple[Any, Traffic]:
     """A 360×640 page whose context's requests and console errors are recorded."""
@@ -64,14 +36,6 @@ def phone(new_page: Callable[..., Any], live_server: LiveServer) -> tuple[Any, T
     traffic = Traffic(urlsplit(live_server.url).hostname or "")
     traffic.listen(page.context)
     return page, traffic
-
-
-def _log_in(page: Any, live_server: LiveServer, username: str) -> None:
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: urlsplit(url).path != "/login")
 
 
 def _log_out(page: Any) -> None:
@@ -86,12 +50,6 @@ def _open_ticket_from_queue(page: Any, ticket: SeededTicket) -> None:
 
 def _queue_row(page: Any, ticket: SeededTicket) -> Any:
     return page.locator("table.queue tbody tr").filter(has=page.get_by_role("link", name=f"#{ticket.id}", exact=True))
-
-
-def assert_fits_the_screen(page: Any) -> None:
-    """Nothing is wider than the phone: the page never scrolls sideways."""
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= VIEWPORT["width"], f"{page.url} is {width}px wide on a {VIEWPORT['width']}px screen"
 
 
 def assert_tap_targets(page: Any, names: tuple[str, ...]) -> None:
@@ -112,7 +70,7 @@ def test_queue_ticket_and_dashboard_fit_a_360px_phone(
 ):
     page, traffic = phone
     ticket = seed_ticket(comment=THREAT_COMMENT, overall=4, unit_name="绍兴市公安局越城区分局府山派出所")
-    _log_in(page, live_server, seed_staff(Role.HANDLER, ticket.unit_id))
+    log_in(page, live_server, seed_staff(Role.HANDLER, ticket.unit_id))
 
     assert urlsplit(page.url).path == "/triage/"
     assert _queue_row(page, ticket).is_visible()
@@ -133,7 +91,7 @@ def test_queue_ticket_and_dashboard_fit_a_360px_phone(
     city = seed_unit("绍兴市公安局")
     for name in ("越城区分局", "柯桥区分局", "诸暨市公安局城西派出所"):
         seed_unit(name, UnitLevel.BRANCH, parent_id=city)
-    _log_in(page, live_server, seed_staff(Role.SUPERVISOR, city))
+    log_in(page, live_server, seed_staff(Role.SUPERVISOR, city))
     assert urlsplit(page.url).path == "/dashboard/"
     assert page.get_by_role("region", name="下级单位排名").get_by_role("row").count() == 4  # heading and 3 units
     assert_fits_the_screen(page)
@@ -153,7 +111,7 @@ def test_two_handlers_dismiss_a_threat_by_clicking(
     proposer = seed_staff(Role.HANDLER, ticket.unit_id, display_name="李办理")
     reviewer = seed_staff(Role.HANDLER, ticket.unit_id, display_name="王复核")
 
-    _log_in(page, live_server, proposer)
+    log_in(page, live_server, proposer)
     _open_ticket_from_queue(page, ticket)
     page.get_by_label("误报理由").fill("邻里玩笑话，已电话核实")
     page.get_by_role("button", name="提出误报，待复核").click()
@@ -166,7 +124,7 @@ def test_two_handlers_dismiss_a_threat_by_clicking(
     screenshot(page, "staff-04-proposed")
     _log_out(page)
 
-    _log_in(page, live_server, reviewer)
+    log_in(page, live_server, reviewer)
     assert _queue_row(page, ticket).locator(".badge.review").inner_text() == "待复核"
     _open_ticket_from_queue(page, ticket)
     assert "李办理 于" in page.locator("#dismissal-review").inner_text()

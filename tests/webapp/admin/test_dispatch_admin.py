@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
@@ -25,6 +26,12 @@ POLICY_FORM = {
     "survey_template": "",
     "reminder_template": "",
 }
+
+
+def ticked(page: str, name: str) -> set[str]:
+    """The values of the ticked checkboxes called ``name`` on ``page``."""
+    tags = [tag for tag in re.findall(r"<input\b[^>]*>", page) if f'name="{name}"' in tag and " checked" in tag]
+    return {value for tag in tags for value in re.findall(r'value="([^"]*)"', tag)}
 
 
 def policy_of(session: Session, unit_id: int | None) -> DispatchPolicy | None:
@@ -87,6 +94,8 @@ def test_an_administrator_changes_the_deployment_policy(
     assert "刑事案件" in page
     form_page = client.get("/admin/dispatch/policy").get_data(as_text=True)
     assert 'value="60"' in form_page
+    assert ticked(form_page, "override_categories") == {"y"}
+    assert ticked(form_page, "excluded_categories") == {"criminal", "mediation"}
     assert "请评价：{link} 回TD退订" in form_page
 
 
