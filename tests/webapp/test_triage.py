@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import TestResponse
 
 from nlp import get_default_analyzer
 from surveys.analysis import store_analysis
@@ -87,6 +88,11 @@ def test_ticket_moves_through_its_states_with_events(
     assert ticket.resolved_at is not None
     kinds = [(e.kind, e.to_status) for e in ticket.events]
     assert kinds == [("created", "new"), ("status", "assigned"), ("status", "in_progress"), ("status", "resolved")]
+    closed = client.post(f"/triage/{ticket.id}/status", data={"status-status": "closed", "status-note": "回访满意"})
+    assert closed.status_code == 302
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    assert "<p>工单已关闭。</p>" in page
+    assert 'id="status-status"' not in page  # no step left to choose
 
 
 def test_illegal_transition_and_missing_note_are_refused(
@@ -132,6 +138,13 @@ def test_the_next_step_is_chosen_not_preselected_and_offered_in_workflow_order(
     assert ticket.status is TicketStatus.IN_PROGRESS
 
 
+def _assign(client: FlaskClient, ticket: Ticket, assignee: User) -> TestResponse:
+    """Post the 已分派 step (or 改派) giving ``ticket`` to ``assignee``."""
+    return client.post(
+        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(assignee.id)}
+    )
+
+
 def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
     client: FlaskClient,
     session: Session,
@@ -153,21 +166,15 @@ def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
     )
     assert f'<option selected value="{city_handler.id}">' in offered.group(0)  # the user, by default
 
-    assigned = client.post(
-        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(east.id)}
-    )
+    assigned = _assign(client, ticket, east)
     assert assigned.status_code == 302
     session.refresh(ticket)
     assert ticket.assignee == east
     assert ("assigned", "改派他人", False) in _next_steps(client, ticket)
-    same = client.post(
-        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(east.id)}
-    )
+    same = _assign(client, ticket, east)
     assert same.status_code == 400
     assert '<p class="field-error">工单已经分派给东区办理，改派请选择其他人</p>' in same.get_data(as_text=True)
-    handed = client.post(
-        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(station.id)}
-    )
+    handed = _assign(client, ticket, station)
     assert handed.status_code == 302
     session.refresh(ticket)
     assert ticket.assignee == station
@@ -188,9 +195,7 @@ def test_nobody_outside_the_tickets_scope_can_be_given_it(
 ):
     ticket = make_ticket(tree.east_station)
     west = make_user(Role.HANDLER, tree.west, display_name="西区办理")
-    refused = client.post(
-        f"/triage/{ticket.id}/status", data={"status-status": "assigned", "status-assignee": str(west.id)}
-    )
+    refused = _assign(client, ticket, west)
     assert refused.status_code == 400
     assert '<p class="field-error">只能分派给能办理这个单位工单的人员</p>' in refused.get_data(as_text=True)
     with pytest.raises(ValidationError, match="不能办理这个单位的工单"):
