@@ -22,6 +22,9 @@ from surveys.models import AuditEntry, User
 
 LOGIN = "login"
 LOGIN_REFUSED = "login.refused"
+#: Wrong passwords from the address of a login within this time before it are the user's
+#: own typos, not news: warning about them would teach users to ignore the warning.
+OWN_TYPO_WINDOW = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class LoginNotice:
     #: The previous login (None: the first).
     previous_at: dt.datetime | None
     previous_ip_address: str | None
-    #: Refused logins naming the account since the previous login (or ever, for the first).
+    #: Refused logins naming the account since the previous login (or ever, for the first),
+    #: but for the user's own typos just before this one (``OWN_TYPO_WINDOW``).
     refused_since: int
 
 
@@ -66,6 +70,9 @@ def record_login(session: Session, user: User, now: dt.datetime, ip_address: str
     )
     if previous is not None:
         refused = refused.where(AuditEntry.id > previous.id)
+    if ip_address is not None:
+        own_typo = (AuditEntry.ip_address == ip_address) & (AuditEntry.created_at >= now - OWN_TYPO_WINDOW)
+        refused = refused.where(~own_typo)
     notice = LoginNotice(
         previous_at=user.last_login_at,
         previous_ip_address=previous.ip_address if previous is not None else None,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from surveys.models import Case, CaseCategory, SmsKind
-from surveys.questions import question_set_for
+from surveys.questions import matter_words
 from surveys.text import CONTROL_CHARACTERS, LONE_SURROGATES
 
 SINGLE_SEGMENT_CHARS = 70
@@ -63,14 +63,6 @@ class MessageParams:
         domain fixed, which the provider's review requires.
         """
         return {"date": self.date, "unit": self.unit, "matter": self.matter, "token": self.token}
-
-
-def matter_words(category: CaseCategory) -> str:
-    """The kind of matter as the citizen knows it (110报警求助, not the police's 110警情).
-
-    The survey page names it in the same words, from the case category's question set.
-    """
-    return question_set_for(category).matter_label(category)
 
 
 def survey_link(base_url: str, token: str) -> str:

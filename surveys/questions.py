@@ -160,6 +160,14 @@ def question_set_for(category: CaseCategory) -> QuestionSet:
     return load_catalog().current_by_category[category]
 
 
+def matter_words(category: CaseCategory) -> str:
+    """The kind of matter as the citizen knows it (110报警求助, not the police's 110警情).
+
+    The survey page and the SMS both name the matter so, from the category's question set.
+    """
+    return question_set_for(category).matter_label(category)
+
+
 def question_set_by_ref(ref: str) -> QuestionSet | None:
     """A set by the reference a response stored, or None if unknown."""
     return load_catalog().by_ref.get(ref)

@@ -196,8 +196,8 @@ def _conditions(root: Unit, filters: QueueFilter) -> list[ColumnElement[bool]]:
         conditions.append(Ticket.priority == filters.priority)
     if filters.unit is not None:
         conditions.append(in_subtree(Unit.path, filters.unit))
-    if filters.overdue_at is not None:
-        conditions.append(Ticket.deadline_at < filters.overdue_at)
+    if filters.overdue_at is not None:  # a resolved ticket's deadline has been met
+        conditions.extend((Ticket.deadline_at < filters.overdue_at, Ticket.status.in_(OPEN_TICKET_STATES)))
     if filters.assignee_id is not None:
         conditions.append(Ticket.assignee_id == filters.assignee_id)
     if filters.is_awaiting_review:

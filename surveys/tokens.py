@@ -29,7 +29,7 @@ from surveys.db import UTCDateTime
 from surveys.driver_statements import DriverStatement
 from surveys.models import Case, CaseCategory, Contact, Response, Survey, Unit, is_purged_phone
 from surveys.optouts import is_opted_out, opt_out
-from surveys.questions import question_set_for
+from surveys.questions import matter_words
 from surveys.states import ANSWERABLE_SURVEY_STATES, SURVEY_TRANSITIONS, SurveyStatus
 
 #: What a token can look like (``secrets.token_urlsafe``); anything else is never looked up.
@@ -102,8 +102,8 @@ class SurveyLink:
 
     def matter(self, tz: ZoneInfo) -> Matter:
         """The kind of matter, the unit and the local date it closed (as the SMS names it)."""
-        kind = question_set_for(self.category).matter_label(self.category)
-        return Matter(kind=kind, unit_name=self.unit_name, date=self.closed_at.astimezone(tz).date())
+        local_date = self.closed_at.astimezone(tz).date()
+        return Matter(kind=matter_words(self.category), unit_name=self.unit_name, date=local_date)
 
 
 def _link_select(status: Any, token_param: str) -> Select[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -211,6 +212,20 @@ def current_analysis(session: Session, response: Response) -> Analysis | None:
     return session.scalars(stmt).one_or_none()
 
 
+@dataclass(frozen=True)
+class SeenTicket:
+    """What a user's page showed of a ticket when they chose a step.
+
+    The lock keeps two handlers from both moving a ticket at once, but not one of them
+    from acting on a page the other's action made out of date: 已分派 from a page that
+    showed 待分派, after a colleague gave the ticket to someone else, would be a 改派
+    nobody chose. So a step names what its page showed, and is refused if that changed.
+    """
+
+    status: TicketStatus
+    assignee_id: int | None
+
+
 def assignable_staff(session: Session, ticket: Ticket) -> list[User]:
     """Who may be given ``ticket`` to work: active handlers and admins whose scope holds its unit, by name."""
     stmt = (
@@ -233,6 +248,7 @@ def change_ticket_status(
     now: dt.datetime,
     note: str = "",
     assignee: User | None = None,
+    seen: SeenTicket | None = None,
 ) -> TicketEvent:
     """Move ``ticket`` to ``target`` (checked against the state machine) and log the event.
 
@@ -242,16 +258,20 @@ def change_ticket_status(
     Moving to ``assigned`` gives the ticket to ``assignee`` (one of :func:`assignable_staff`),
     by default to whoever already has it, else to ``actor``; an assigned ticket moved to
     ``assigned`` again is handed to someone else (改派), so it needs an ``assignee`` other
-    than the one it has. The event names who got it.
+    than the one it has. The event names who got it. With ``seen``, a ticket whose status
+    or holder is no longer what the user's page showed is refused (:class:`SeenTicket`).
     """
     session.refresh(ticket, ["status", "assignee_id"], with_for_update=True)
+    if seen is not None and (ticket.status, ticket.assignee_id) != (seen.status, seen.assignee_id):
+        raise ValidationError("status", "工单刚被他人更新，请查看最新状态后再操作")
     check_ticket_transition(ticket.status, target)
     note = storable_text(note)
     if target in {TicketStatus.RESOLVED, TicketStatus.CLOSED} and not note.strip():
         raise ValidationError("note", "办结或关闭时请填写处理情况")
     data: dict[str, Any] = {}
     if target is TicketStatus.ASSIGNED:
-        given = assignee or ticket.assignee or actor
+        holder = session.get(User, ticket.assignee_id) if ticket.assignee_id is not None else None
+        given = assignee or holder or actor
         if given.id == ticket.assignee_id and ticket.status is TicketStatus.ASSIGNED:
             raise ValidationError("assignee", f"工单已经分派给{given.display_name}，改派请选择其他人")
         if given.id not in {user.id for user in assignable_staff(session, ticket)}:

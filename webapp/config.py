@@ -57,9 +57,13 @@ def _instance_secret_key(folder: Path) -> str:
     """
     path = folder / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    try:  # created readable by the owner only, by one process: two starting at once share it
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from surveys.db import Base, UTCDateTime, utcnow
@@ -15,6 +15,8 @@ class AuditEntry(Base):
     """An append-only record of a sensitive action."""
 
     __tablename__ = "audit_log"
+    # What happened to one thing (the refused logins naming an account, surveys.logins).
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

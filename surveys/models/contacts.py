@@ -83,11 +83,15 @@ def mask_phone(phone_e164: str) -> str:
     return f"{national[:3]}****{national[-4:]}"
 
 
-#: A run of 7 or more digits (ASCII or full-width), single spaces or hyphens allowed
-#: between them (138 1234 5678, 0575-8512-3456): a phone number, an ID-card number, a
-#: bank card. Shorter numbers (罚了200元, 等了40分钟) are left alone.
-_LONG_NUMBER = re.compile(r"[+＋]?[0-9０-９](?:[ \-－]?[0-9０-９]){6,}")
-_DIGIT = re.compile(r"[0-9０-９]")
+#: A run of 7 or more digits (ASCII or full-width), up to two spaces, hyphens or dots
+#: between them (138 1234 5678, 138　1234　5678, 0575-8512-3456, 138.1234.5678): a phone
+#: number, an ID-card number, a bank card. Shorter numbers (罚了200元, 等了40分钟) are left
+#: alone, and so is a date (2024-11-20). Numbers written in Chinese numerals (一三八…) are
+#: not recognised.
+_DIGITS = "0-9０-９"
+_LONG_NUMBER = re.compile(rf"[+＋]?[{_DIGITS}](?:[ \u3000\-－—–.．·]{{0,2}}[{_DIGITS}]){{6,}}")
+_DATE = re.compile(rf"[{_DIGITS}]{{4}}[\-－.．/／][{_DIGITS}]{{1,2}}[\-－.．/／][{_DIGITS}]{{1,2}}")
+_DIGIT = re.compile(rf"[{_DIGITS}]")
 
 
 def mask_numbers_in_text(text: str) -> str:
@@ -101,6 +105,8 @@ def mask_numbers_in_text(text: str) -> str:
 
     def masked(match: re.Match[str]) -> str:
         number = match.group(0)
+        if _DATE.fullmatch(number):
+            return number
         digits = len(_DIGIT.findall(number))
         keep_first, keep_last = (3, 4) if digits >= 11 else (0, 2)
         seen = 0

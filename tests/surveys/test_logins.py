@@ -8,7 +8,14 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys.logins import LOGIN, LOGIN_REFUSED, LoginNotice, record_login, record_refused_login
+from surveys.logins import (
+    LOGIN,
+    LOGIN_REFUSED,
+    OWN_TYPO_WINDOW,
+    LoginNotice,
+    record_login,
+    record_refused_login,
+)
 from surveys.models import AuditEntry, User
 
 
@@ -49,3 +56,15 @@ def test_a_refused_login_never_stores_the_username(session: Session, make_user: 
         (None, None, None, {}),
         (None, "user", user.id, {}),
     ]
+
+
+def test_the_users_own_typos_just_before_logging_in_are_no_news(
+    session: Session, make_user: Callable[..., User], now: dt.datetime
+):
+    user = make_user()
+    record_login(session, user, now, "10.0.0.1")
+    later = now + dt.timedelta(days=1)
+    record_refused_login(session, user.username, later - OWN_TYPO_WINDOW - dt.timedelta(minutes=1), "10.0.0.2")
+    record_refused_login(session, user.username, later - dt.timedelta(minutes=2), "10.0.0.2")  # a typo
+    record_refused_login(session, user.username, later - dt.timedelta(minutes=1), "10.0.0.3")  # someone else
+    assert record_login(session, user, later, "10.0.0.2").refused_since == 2

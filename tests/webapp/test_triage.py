@@ -138,6 +138,15 @@ def test_the_next_step_is_chosen_not_preselected_and_offered_in_workflow_order(
     assert ticket.status is TicketStatus.IN_PROGRESS
 
 
+def _offered(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str, bool]]:
+    """The 分派给 options of the ticket page: (value, name, selected)."""
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    select = re.search(r'<select id="status-assignee".*?</select>', page, flags=re.DOTALL)
+    assert select is not None
+    options = re.findall(r'<option( selected)? value="([^"]*)">([^<]*)</option>', select.group(0))
+    return [(value, name, bool(selected)) for selected, value, name in options]
+
+
 def _assign(client: FlaskClient, ticket: Ticket, assignee: User) -> TestResponse:
     """Post the 已分派 step (or 改派) giving ``ticket`` to ``assignee``."""
     return client.post(
@@ -161,9 +170,8 @@ def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
     page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
     offered = re.search(r'<select id="status-assignee".*?</select>', page, flags=re.DOTALL)
     assert offered is not None
-    assert re.findall(r">([^<]+)</option>", offered.group(0)) == sorted(
-        [city_handler.display_name, "东区办理", "所里办理"]
-    )
+    names = re.findall(r">([^<]+)</option>", offered.group(0))  # by name, in the database's collation
+    assert sorted(names) == sorted([city_handler.display_name, "东区办理", "所里办理"])
     assert f'<option selected value="{city_handler.id}">' in offered.group(0)  # the user, by default
 
     assigned = _assign(client, ticket, east)
@@ -171,9 +179,9 @@ def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
     session.refresh(ticket)
     assert ticket.assignee == east
     assert ("assigned", "改派他人", False) in _next_steps(client, ticket)
-    same = _assign(client, ticket, east)
-    assert same.status_code == 400
-    assert '<p class="field-error">工单已经分派给东区办理，改派请选择其他人</p>' in same.get_data(as_text=True)
+    assert _assign(client, ticket, east).status_code == 400  # 改派 to the holder: not offered, refused
+    with pytest.raises(ValidationError, match="工单已经分派给东区办理，改派请选择其他人"):
+        change_ticket_status(session, ticket, TicketStatus.ASSIGNED, city_handler, ticket.created_at, assignee=east)
     handed = _assign(client, ticket, station)
     assert handed.status_code == 302
     session.refresh(ticket)
@@ -183,6 +191,68 @@ def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
     assert "待分派 → 已分派（分派给 东区办理）" in page
     assert "改派给 所里办理" in page
     assert 'title="经办人">所里办理</span>' in client.get("/triage/").get_data(as_text=True)
+
+
+def _seen(client: FlaskClient, ticket: Ticket) -> str:
+    """The status and holder the ticket page shows now, as its form posts them back."""
+    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
+    found = re.search(r'id="status-seen" name="status-seen" type="hidden" value="([^"]*)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_step_from_a_page_made_out_of_date_is_refused(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+):
+    ticket = make_ticket(tree.east_station)
+    seen = _seen(client, ticket)
+    assert seen == "new:"
+    colleague = make_user(Role.HANDLER, tree.east, display_name="同事")
+    change_ticket_status(session, ticket, TicketStatus.ASSIGNED, colleague, ticket.created_at, assignee=colleague)
+    stale = client.post(
+        f"/triage/{ticket.id}/status",
+        data={"status-status": "assigned", "status-assignee": str(city_handler.id), "status-seen": seen},
+    )
+    assert stale.status_code == 400
+    assert '<p class="field-error">工单刚被他人更新，请查看最新状态后再操作</p>' in stale.get_data(as_text=True)
+    session.refresh(ticket)
+    assert ticket.assignee == colleague
+    fresh = client.post(
+        f"/triage/{ticket.id}/status",
+        data={"status-status": "in_progress", "status-seen": _seen(client, ticket)},
+    )
+    assert fresh.status_code == 302
+    forged = client.post(f"/triage/{ticket.id}/status", data={"status-status": "escalated", "status-seen": "x:1"})
+    assert "页面已过期，请刷新后再操作" in forged.get_data(as_text=True)
+
+
+def test_the_assignee_offered_first_is_someone_who_may_take_it(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+):
+    ticket = make_ticket(tree.east_station)
+    former = make_user(Role.HANDLER, tree.east, display_name="原经办")
+    change_ticket_status(session, ticket, TicketStatus.ASSIGNED, former, ticket.created_at, assignee=former)
+    offered = _offered(client, ticket)
+    assert "原经办" not in offered  # 改派 goes to someone else
+    assert offered[0] == (str(city_handler.id), city_handler.display_name, True)
+    change_ticket_status(session, ticket, TicketStatus.ESCALATED, former, ticket.created_at)
+    former.is_active = False
+    first_by_name = make_user(Role.HANDLER, tree.city, display_name="A 组")
+    session.flush()
+    assert _offered(client, ticket) == [  # the user, not whoever sorts first
+        (str(first_by_name.id), "A 组", False),
+        (str(city_handler.id), city_handler.display_name, True),
+    ]
 
 
 def test_nobody_outside_the_tickets_scope_can_be_given_it(
@@ -242,6 +312,7 @@ def test_resolved_tickets_awaiting_their_call_back_are_one_link_away(
     assert _listed(client, "?status=resolved") == [resolved.id]
     assert '<span class="badge overdue">' not in client.get("/triage/?status=resolved").get_data(as_text=True)
     assert _listed(client, f"?q={resolved.id}") == [resolved.id]  # a search finds it too
+    assert _listed(client, f"?q={resolved.id}&overdue=y") == []  # its deadline was met
     assert "已办结待回访 1</a>" not in client.get("/triage/?status=resolved").get_data(as_text=True)
 
 

@@ -105,7 +105,9 @@ def _notice_text(notice: LoginNotice) -> str:
         text = f"上次登录：{when:%Y-%m-%d %H:%M}"
         text += f"（{notice.previous_ip_address}）。" if notice.previous_ip_address else "。"
     if notice.refused_since:
-        text += f"此后有 {notice.refused_since} 次用您的用户名但密码错误的登录尝试；如果不是您本人，请尽快告知管理员。"
+        since = "此前" if notice.previous_at is None else "此后"
+        text += f"{since}有 {notice.refused_since} 次用您的用户名但密码错误的登录尝试；"
+        text += "如果不是您本人，请尽快告知管理员。"
     return text
 
 

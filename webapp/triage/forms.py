@@ -11,11 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import HiddenInput
 
-from surveys.models import TicketPriority, Unit, User
+from surveys.models import Ticket, TicketPriority, Unit, User
 from surveys.states import TicketStatus
 from surveys.text import NOT_ONE_LINE
 from surveys.ticket_queue import QUEUE_STATES, QueueFilter
-from surveys.triage import PRIORITY_LABELS, STATUS_LABELS
+from surveys.triage import PRIORITY_LABELS, STATUS_LABELS, SeenTicket
 from webapp.forms import StaffForm
 
 
@@ -23,8 +23,11 @@ class StatusForm(StaffForm):
     """Move the ticket on, with a note of what was done; 已分派 gives it to the chosen person."""
 
     status = SelectField("下一步", validators=[DataRequired("请选择下一步")])
-    assignee = SelectField("分派给", choices=[], invalid_choice_message="只能分派给能办理这个单位工单的人员")
+    assignee = SelectField("分派给", choices=[])
     note = TextAreaField("处理情况", validators=[Length(max=2000, message="内容不能超过 2000 字")])
+    #: The status and holder the page showed (``assigned:12``, ``new:``): a step taken from
+    #: a page someone else's action has since made out of date is refused, not applied.
+    seen = StringField(widget=HiddenInput())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """The form, offering no assignee until :meth:`offer_assignees`."""
@@ -33,21 +36,47 @@ class StatusForm(StaffForm):
         # Checked by validate_assignee, and only for an 已分派 step: the other steps ignore it.
         self.assignee.validate_choice = False
 
-    def offer_assignees(self, staff: Sequence[User], first_id: int) -> None:
-        """Offer ``staff`` for an 已分派 step, the one with ``first_id`` chosen unless the form was posted."""
+    def show(self, ticket: Ticket) -> None:
+        """Record what the page shows of ``ticket`` (unless the form was posted)."""
+        if not self.is_submitted():
+            self.seen.data = f"{ticket.status.value}:{ticket.assignee_id or ''}"
+
+    def offer_assignees(self, staff: Sequence[User], first_id: int | None) -> None:
+        """Offer ``staff`` for an 已分派 step, the one with ``first_id`` chosen unless the form was posted.
+
+        Without ``first_id`` nobody is chosen: 请选择 comes first, not whoever sorts first.
+        """
         self.assignees = {str(user.id): user for user in staff}
         self.assignee.choices = [SelectChoice(key, user.display_name) for key, user in self.assignees.items()]
+        if first_id is None:
+            self.assignee.choices.insert(0, SelectChoice("", "请选择"))
         if not self.is_submitted():
-            self.assignee.data = str(first_id)
+            self.assignee.data = str(first_id or "")
 
     def validate_assignee(self, field: Field) -> None:
         """An 已分派 step names one of the people offered, or nobody (whoever has it, else the user)."""
         if self.status.data == TicketStatus.ASSIGNED and field.data and field.data not in self.assignees:
             raise ValidationError("只能分派给能办理这个单位工单的人员")
 
+    def validate_seen(self, field: Field) -> None:
+        """A posted ``seen`` is one :meth:`show` wrote, or absent (a client that does not send it)."""
+        if field.data and _seen_ticket(field.data) is None:
+            raise ValidationError("页面已过期，请刷新后再操作")
+
+    def seen_ticket(self) -> SeenTicket | None:
+        """What the page showed of the ticket, if the form says (after validation)."""
+        return _seen_ticket(self.seen.data or "")
+
     def chosen_assignee(self) -> User | None:
         """The person an 已分派 step gives the ticket to, if one was chosen (after validation)."""
         return self.assignees.get(self.assignee.data or "") if self.status.data == TicketStatus.ASSIGNED else None
+
+
+def _seen_ticket(value: str) -> SeenTicket | None:
+    status, _, assignee = value.partition(":")
+    if status not in set(TicketStatus) or not (assignee == "" or (assignee.isascii() and assignee.isdigit())):
+        return None
+    return SeenTicket(TicketStatus(status), int(assignee) if assignee else None)
 
 
 class NoteForm(StaffForm):

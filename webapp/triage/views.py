@@ -92,9 +92,14 @@ def _status_form(ticket: Ticket) -> StatusForm:
         SelectChoice("", "请选择"),
         *(SelectChoice(s.value, "改派他人" if s is ticket.status else STATUS_LABELS[s]) for s in steps),
     ]
+    form.show(ticket)
     if TicketStatus.ASSIGNED in steps and _works_tickets():
-        holder = ticket.assignee_id if ticket.status is not TicketStatus.ASSIGNED else None
-        form.offer_assignees(assignable_staff(get_session(), ticket), holder or current_staff().id)
+        staff = assignable_staff(get_session(), ticket)
+        if ticket.status is TicketStatus.ASSIGNED:  # 改派: to someone else
+            staff = [user for user in staff if user.id != ticket.assignee_id]
+        offered = {user.id for user in staff}
+        first = next((i for i in (ticket.assignee_id, current_staff().id) if i in offered), None)
+        form.offer_assignees(staff, first)
     return form
 
 
@@ -257,7 +262,14 @@ def change_status(ticket_id: int) -> Response | tuple[str, int]:
         found,
         done,
         lambda: change_ticket_status(
-            get_session(), found, target, current_staff().db_user(), clock_now(), form.note.data or "", assignee
+            get_session(),
+            found,
+            target,
+            current_staff().db_user(),
+            clock_now(),
+            form.note.data or "",
+            assignee,
+            form.seen_ticket(),
         ),
         status_form=form,
     )

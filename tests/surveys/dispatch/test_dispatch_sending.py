@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.dispatch import DispatchReport, claim_due_surveys, mark_lost_claims
-from surveys.messages import matter_words
 from surveys.models import Case, DispatchPolicy, OptOut, PhoneSuppression, SmsSendStatus, Survey, Unit
 from surveys.optouts import opt_out
 from surveys.planning import plan_case
 from surveys.policy import load_policy_book
+from surveys.questions import matter_words
 from surveys.send_rate import SendSchedule
 from surveys.sending import CLAIM_LEASE, MAX_SEND_ATTEMPTS
 from surveys.settings import Settings
