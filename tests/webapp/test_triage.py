@@ -112,13 +112,23 @@ def test_illegal_transition_and_missing_note_are_refused(
     assert ticket.status is TicketStatus.IN_PROGRESS
 
 
-def _next_steps(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str, bool]]:
-    """The 下一步 options of the ticket page: (value, label, selected)."""
+def _options(client: FlaskClient, ticket: Ticket, select_id: str) -> list[tuple[str, str, bool]]:
+    """The options of a select of the ticket page: (value, label, selected)."""
     page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
-    select = re.search(r'<select id="status-status".*?</select>', page, flags=re.DOTALL)
+    select = re.search(rf'<select id="{select_id}".*?</select>', page, flags=re.DOTALL)
     assert select is not None
     options = re.findall(r'<option( selected)? value="([^"]*)">([^<]*)</option>', select.group(0))
     return [(value, label, bool(selected)) for selected, value, label in options]
+
+
+def _next_steps(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str, bool]]:
+    """The 下一步 options."""
+    return _options(client, ticket, "status-status")
+
+
+def _offered(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str, bool]]:
+    """The 分派给 options: (user id, name, selected)."""
+    return _options(client, ticket, "status-assignee")
 
 
 def test_the_next_step_is_chosen_not_preselected_and_offered_in_workflow_order(
@@ -136,15 +146,6 @@ def test_the_next_step_is_chosen_not_preselected_and_offered_in_workflow_order(
     assert '<p class="field-error">请选择下一步</p>' in refused.get_data(as_text=True)
     session.refresh(ticket)
     assert ticket.status is TicketStatus.IN_PROGRESS
-
-
-def _offered(client: FlaskClient, ticket: Ticket) -> list[tuple[str, str, bool]]:
-    """The 分派给 options of the ticket page: (value, name, selected)."""
-    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
-    select = re.search(r'<select id="status-assignee".*?</select>', page, flags=re.DOTALL)
-    assert select is not None
-    options = re.findall(r'<option( selected)? value="([^"]*)">([^<]*)</option>', select.group(0))
-    return [(value, name, bool(selected)) for selected, value, name in options]
 
 
 def _assign(client: FlaskClient, ticket: Ticket, assignee: User) -> TestResponse:
@@ -167,12 +168,9 @@ def test_a_ticket_is_assigned_to_the_chosen_handler_and_handed_on(
     station = make_user(Role.HANDLER, tree.east_station, display_name="所里办理")
     make_user(Role.HANDLER, tree.west, display_name="西区办理")  # the ticket is not in their scope
     make_user(Role.SUPERVISOR, tree.city, display_name="督察")  # does not work tickets
-    page = client.get(f"/triage/{ticket.id}").get_data(as_text=True)
-    offered = re.search(r'<select id="status-assignee".*?</select>', page, flags=re.DOTALL)
-    assert offered is not None
-    names = re.findall(r">([^<]+)</option>", offered.group(0))  # by name, in the database's collation
-    assert sorted(names) == sorted([city_handler.display_name, "东区办理", "所里办理"])
-    assert f'<option selected value="{city_handler.id}">' in offered.group(0)  # the user, by default
+    offered = _offered(client, ticket)  # by name, in the database's collation
+    assert sorted(name for _, name, _ in offered) == sorted([city_handler.display_name, "东区办理", "所里办理"])
+    assert [value for value, _, selected in offered if selected] == [str(city_handler.id)]  # the user, by default
 
     assigned = _assign(client, ticket, east)
     assert assigned.status_code == 302
