@@ -93,10 +93,20 @@ def _int(env: Mapping[str, str], name: str, default: int, bounds: tuple[int, int
     return value
 
 
+def configured_instance_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """``MINYI_INSTANCE_DIR`` of ``env`` (default ``os.environ``), resolved from the working directory; None if unset.
+
+    The installation's own files live there: the default SQLite file, and the web app's
+    generated secret key (``webapp.config``).
+    """
+    value = (os.environ if env is None else env).get("MINYI_INSTANCE_DIR")
+    return None if value is None else Path(value).resolve()
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (default ``os.environ``) with documented defaults."""
     env = os.environ if env is None else env
-    instance_dir = Path(env.get("MINYI_INSTANCE_DIR", str(DEFAULT_INSTANCE_DIR)))
+    instance_dir = configured_instance_dir(env) or DEFAULT_INSTANCE_DIR
     default_db = f"sqlite:///{(instance_dir / 'minyi.sqlite3').resolve()}"
     provider = env.get("MINYI_SMS_PROVIDER", "console")
     if provider not in {"console", "twilio", "alibaba"}:

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from surveys.settings import load_settings
+from surveys.settings import configured_instance_dir, load_settings
 
 DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
@@ -37,16 +37,11 @@ DEFAULTS: dict[str, Any] = {
 def _instance_dir(app: Flask) -> Path:
     """The installation's folder: ``MINYI_INSTANCE_DIR`` if set, else Flask's instance path.
 
-    ``surveys.settings.load_settings`` puts the default SQLite file in ``MINYI_INSTANCE_DIR``
-    (relative to the working directory); Flask's ``app.instance_path`` ignores the variable
-    (it sits beside the package), so the variable is resolved here as the settings resolve
-    it and the key lands beside the database. Unset, Flask's path stays, where an existing
-    install already keeps its key.
+    Flask's ``app.instance_path`` ignores the variable (it sits beside the package), so
+    the settings' reading of it is taken and the key lands beside the default database.
+    Unset, Flask's path stays, where an existing install already keeps its key.
     """
-    configured = os.environ.get("MINYI_INSTANCE_DIR")
-    if configured is not None:
-        return Path(configured).resolve()
-    return Path(app.instance_path)
+    return configured_instance_dir() or Path(app.instance_path)
 
 
 def _instance_secret_key(folder: Path) -> str:

@@ -10,6 +10,9 @@ from tests.browser.conftest import VIEWPORT
 from tests.browser.live_server import LiveServer
 from tests.factories import TEST_PASSWORD
 
+#: A fingertip, as the README promises for every control on a phone.
+TAP_PX = 44
+
 
 @dataclass
 class Traffic:
@@ -51,3 +54,11 @@ def assert_fits_the_screen(page: Any) -> None:
     """Nothing is wider than the phone: the page never scrolls sideways."""
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= VIEWPORT["width"], f"{page.url} is {width}px wide on a {VIEWPORT['width']}px screen"
+
+
+def assert_tap_targets(page: Any, names: tuple[str, ...], role: str = "button") -> None:
+    """The named buttons (or links, or …) are on the page, each at least ``TAP_PX`` tall."""
+    for name in names:
+        box = page.get_by_role(role, name=name, exact=True).bounding_box()
+        assert box is not None, f"{role} {name} is not shown"
+        assert box["height"] >= TAP_PX, f"{role} {name} is {box['height']}px tall"

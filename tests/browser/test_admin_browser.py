@@ -19,12 +19,10 @@ import pytest
 from surveys.models import Role, UnitLevel
 from tests.browser.conftest import VIEWPORT
 from tests.browser.live_server import LiveServer
-from tests.browser.staff_pages import Traffic, assert_fits_the_screen, log_in
+from tests.browser.staff_pages import TAP_PX, Traffic, assert_fits_the_screen, assert_tap_targets, log_in
 
 pytestmark = pytest.mark.browser
 
-#: A fingertip, as the README promises for every control on a phone.
-TAP_PX = 44
 DESKTOP_WIDTH = 1280
 #: Each checkbox on the page with the box of its label and whether something paints a
 #: list bullet beside it (an ancestor shown as a list item with a marker).
@@ -85,14 +83,6 @@ def assert_checkboxes_are_tap_targets(page: Any) -> list[dict[str, Any]]:
     return checkboxes
 
 
-def assert_links_are_tap_targets(page: Any, names: tuple[str, ...]) -> None:
-    """The named links are on the page, each at least 44 px tall."""
-    for name in names:
-        box = page.get_by_role("link", name=name, exact=True).bounding_box()
-        assert box is not None, f"link {name} is not shown"
-        assert box["height"] >= TAP_PX, f"link {name} is {box['height']}px tall"
-
-
 def test_taxonomy_is_one_category_after_another_on_a_phone(
     admin_page: Callable[..., AdminPage], live_server: LiveServer, screenshot
 ):
@@ -151,7 +141,7 @@ def test_dispatch_overview_links_are_tap_targets(
     page.goto(f"{live_server.url}/admin/dispatch")
 
     assert_fits_the_screen(page)
-    assert_links_are_tap_targets(page, ("修改全局设置", "查看发送失败和结果不明的回访"))
+    assert_tap_targets(page, ("修改全局设置", "查看发送失败和结果不明的回访"), role="link")
     screenshot(page, "admin-03-dispatch")
     page.get_by_role("link", name="查看发送失败和结果不明的回访").click()
     page.get_by_role("heading", name="需要人工核实的回访").wait_for()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from surveys.models import Role, Ticket, TicketPriority, UnitLevel
 from tests.browser.conftest import SeededTicket
 from tests.browser.live_server import LiveServer
-from tests.browser.staff_pages import Traffic, assert_fits_the_screen, log_in
+from tests.browser.staff_pages import Traffic, assert_fits_the_screen, assert_tap_targets, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,14 +50,6 @@ def _open_ticket_from_queue(page: Any, ticket: SeededTicket) -> None:
 
 def _queue_row(page: Any, ticket: SeededTicket) -> Any:
     return page.locator("table.queue tbody tr").filter(has=page.get_by_role("link", name=f"#{ticket.id}", exact=True))
-
-
-def assert_tap_targets(page: Any, names: tuple[str, ...]) -> None:
-    """The named buttons are on the page, each at least 44 px tall (a fingertip)."""
-    for name in names:
-        box = page.get_by_role("button", name=name, exact=True).bounding_box()
-        assert box is not None, f"button {name} is not shown"
-        assert box["height"] >= 44, f"button {name} is {box['height']}px tall"
 
 
 def test_queue_ticket_and_dashboard_fit_a_360px_phone(
