@@ -14,9 +14,10 @@ from dataclasses import dataclass, fields
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from surveys.audit import record_audit
 from surveys.errors import ValidationError
 from surveys.messages import segment_count, template_problems, worst_case_text
-from surveys.models import AuditEntry, DispatchPolicy, SmsKind, Unit, User
+from surveys.models import DispatchPolicy, SmsKind, Unit, User
 from surveys.policy import Policy, PolicyOverrides
 from surveys.settings import SURVEY_DELAY_MINUTES_RANGE, SURVEY_EXPIRY_DAYS_RANGE, Settings
 from surveys.units import in_subtree
@@ -110,17 +111,15 @@ def save_policy(
     for name, value in stored.items():
         setattr(row, name, value)
     row.updated_at, row.updated_by_id = now, actor.id
-    session.add(
-        AuditEntry(
-            actor_id=actor.id,
-            action="dispatch_policy.update",
-            target_type="unit" if unit else "deployment",
-            target_id=unit.id if unit else None,
-            detail={k: (v.isoformat() if isinstance(v, dt.time) else v) for k, v in stored.items() if v is not None},
-            created_at=now,
-        )
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="dispatch_policy.update",
+        now=now,
+        target_type="unit" if unit else "deployment",
+        target_id=unit.id if unit else None,
+        detail={k: (v.isoformat() if isinstance(v, dt.time) else v) for k, v in stored.items() if v is not None},
     )
-    session.flush()
     return row
 
 
@@ -130,12 +129,9 @@ def clear_policy(session: Session, unit: Unit, actor: User, now: dt.datetime) ->
     if row is None:
         return False
     session.delete(row)
-    session.add(
-        AuditEntry(
-            actor_id=actor.id, action="dispatch_policy.clear", target_type="unit", target_id=unit.id, created_at=now
-        )
+    record_audit(
+        session, actor_id=actor.id, action="dispatch_policy.clear", now=now, target_type="unit", target_id=unit.id
     )
-    session.flush()
     return True
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from surveys.models import Case, Response, Survey, Ticket, TicketEvent, TicketPriority, Unit
+from surveys.paging import clamp_page
 from surveys.states import OPEN_TICKET_STATES, TicketStatus
 from surveys.text import NOT_ONE_LINE
 from surveys.triage import PRIORITY_RANK
@@ -150,11 +151,11 @@ def queue_page(
     page_size = page_size or QUEUE_PAGE_SIZE
     if filters.is_awaiting_review:
         pending, matching = _awaiting_review(session, root, filters)
-        number, page_count = _clamped(number, len(matching), page_size)
+        number, page_count = clamp_page(number, len(matching), page_size)
         tickets = matching[(number - 1) * page_size : number * page_size]
         return QueuePage(tickets, len(matching), number, page_count, {t.id: pending[t.id] for t in tickets})
     total = count_tickets(session, root, filters)
-    number, page_count = _clamped(number, total, page_size)
+    number, page_count = clamp_page(number, total, page_size)
     stmt = queue_query(root, filters).limit(page_size).offset((number - 1) * page_size)
     tickets = list(session.scalars(stmt).unique())
     return QueuePage(tickets, total, number, page_count, pending_dismissal_proposals(session, tickets))
@@ -176,12 +177,6 @@ def _awaiting_review(session: Session, root: Unit, filters: QueueFilter) -> tupl
     candidates = list(session.scalars(queue_query(root, filters)).unique())
     pending = pending_dismissal_proposals(session, candidates)
     return pending, [ticket for ticket in candidates if ticket.id in pending]
-
-
-def _clamped(number: int, total: int, page_size: int) -> tuple[int, int]:
-    """The page number within 1…page count, and the page count (at least 1)."""
-    page_count = max(1, -(-total // page_size))
-    return min(max(number, 1), page_count), page_count
 
 
 def _conditions(root: Unit, filters: QueueFilter) -> list[ColumnElement[bool]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -44,6 +45,25 @@ def make_unit(session: Session) -> Callable[..., Unit]:
         return create_unit(session, parent=parent, **kwargs)
 
     return factory
+
+
+@dataclass
+class Tree:
+    """City → two branches → one station each."""
+
+    city: Unit
+    east: Unit
+    east_station: Unit
+    west: Unit
+    west_station: Unit
+
+
+@pytest.fixture
+def tree(make_unit: Callable[..., Unit]) -> Tree:
+    city = make_unit(name="绍兴市公安局")
+    east = make_unit(parent=city, name="越城分局", level=UnitLevel.BRANCH)
+    west = make_unit(parent=city, name="柯桥分局", level=UnitLevel.BRANCH)
+    return Tree(city, east, make_unit(parent=east, name="府山派出所"), west, make_unit(parent=west, name="柯岩派出所"))
 
 
 @pytest.fixture

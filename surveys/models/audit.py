@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from surveys.models.units import User
 
 
 class AuditEntry(Base):
@@ -26,6 +29,8 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<AuditEntry {self.id} {self.action} {self.target_type}:{self.target_id}>"

@@ -161,3 +161,25 @@ def test_taxonomy_stays_a_table_on_a_desktop(admin_page: Callable[..., AdminPage
     assert page.get_by_text("删除此类别").first.bounding_box()["width"] <= 1  # the column header says it
     screenshot(page, "admin-05-taxonomy-desktop")
     admin.traffic.assert_clean()
+
+
+def test_the_audit_log_is_reached_from_the_menu_and_filtered_on_a_phone(
+    admin_page: Callable[..., AdminPage], live_server: LiveServer, screenshot
+):
+    admin = admin_page()
+    page = admin.page
+    page.goto(f"{live_server.url}/admin/dispatch")
+    page.get_by_role("navigation", name="栏目").get_by_role("link", name="审计日志").click()
+    page.get_by_role("heading", name="审计日志").wait_for()
+    log = page.get_by_role("region", name="审计记录")
+    assert log.get_by_role("cell", name="登录", exact=True).count() == 1  # this login
+
+    page.locator("summary", has_text="筛选").click()
+    page.get_by_label("操作", exact=True).select_option(label="查看完整号码")
+    assert_tap_targets(page, ("筛选",))
+    page.get_by_role("button", name="筛选").click()
+    page.get_by_text("没有符合筛选条件的记录。").wait_for()
+    assert "action=phone.reveal" in page.url
+    assert_fits_the_screen(page)
+    screenshot(page, "admin-06-audit-log")
+    admin.traffic.assert_clean()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from nlp import UrgencyFlag, get_default_analyzer
 from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
-from surveys.models import Case, Channel, Survey, Ticket, TicketPriority, Unit, UnitLevel, User
+from surveys.models import Case, Channel, Survey, Ticket, TicketPriority, Unit, User
 from surveys.states import TicketStatus
 from surveys.ticket_queue import QueueFilter, count_tickets, queue_page
 from surveys.triage import open_ticket_if_needed
@@ -23,27 +23,9 @@ from surveys.urgency_dismissal import (
     pending_dismissal_proposals,
     reject_urgency_dismissal,
 )
+from tests.factories import Tree
 
 THREAT = UrgencyFlag(kind="threat", label="扬言报复/威胁人身", evidence="弄死")
-
-
-@dataclasses.dataclass
-class Units:
-    """A city with two branches (one with a station), and another city outside the scope."""
-
-    city: Unit
-    east: Unit
-    east_station: Unit
-    west: Unit
-    other_city: Unit
-
-
-@pytest.fixture
-def units(make_unit: Callable[..., Unit]) -> Units:
-    city = make_unit(name="绍兴市公安局")
-    east = make_unit(parent=city, name="越城分局", level=UnitLevel.BRANCH)
-    west = make_unit(parent=city, name="柯桥分局", level=UnitLevel.BRANCH)
-    return Units(city, east, make_unit(parent=east, name="府山派出所"), west, make_unit(name="宁波市公安局"))
 
 
 @pytest.fixture
@@ -86,15 +68,21 @@ def make_queued(
 class Scenario:
     """Open tickets of the city that differ in one way each, and some that are never queued."""
 
-    units: Units
+    units: Tree
+    other_city: Unit
     handler: User
     tickets: dict[str, Ticket]
 
 
 @pytest.fixture
 def scenario(
-    units: Units, make_queued: Callable[..., Ticket], make_user: Callable[..., User], now: dt.datetime
+    tree: Tree,
+    make_unit: Callable[..., Unit],
+    make_queued: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    now: dt.datetime,
 ) -> Scenario:
+    units, other_city = tree, make_unit(name="宁波市公安局")
     handler, colleague = make_user(unit=units.city), make_user(unit=units.city)
     past = now - dt.timedelta(hours=1)
     tickets = {
@@ -108,8 +96,8 @@ def scenario(
         "underscore": make_queued(units.east, TicketPriority.NORMAL, TicketStatus.ESCALATED, case_no="A_2026-004"),
     }
     make_queued(units.east_station, TicketPriority.URGENT, TicketStatus.CLOSED, case_no="A-2026-005")
-    make_queued(units.other_city, TicketPriority.URGENT, case_no="A-2026-006")
-    return Scenario(units, handler, tickets)
+    make_queued(other_city, TicketPriority.URGENT, case_no="A-2026-006")
+    return Scenario(units, other_city, handler, tickets)
 
 
 def _names(scenario: Scenario, filters: QueueFilter, session: Session) -> set[str]:
@@ -125,7 +113,7 @@ FILTERS: list[tuple[str, Callable[[Scenario, dt.datetime], dict[str, Any]], set[
     ("closed status", lambda s, now: {"status": TicketStatus.CLOSED}, set()),
     ("branch", lambda s, now: {"unit": s.units.east}, {"urgent", "mine_overdue", "underscore"}),
     ("station", lambda s, now: {"unit": s.units.east_station}, {"urgent", "mine_overdue"}),
-    ("unit outside the scope", lambda s, now: {"unit": s.units.other_city}, set()),
+    ("unit outside the scope", lambda s, now: {"unit": s.other_city}, set()),
     ("overdue", lambda s, now: {"overdue_at": now}, {"mine_overdue", "west_overdue"}),
     ("assignee", lambda s, now: {"assignee_id": s.handler.id}, {"mine_overdue"}),
     ("branch and overdue", lambda s, now: {"unit": s.units.east, "overdue_at": now}, {"mine_overdue"}),
@@ -164,27 +152,27 @@ def test_a_unit_filter_never_widens_a_narrower_scope(session: Session, scenario:
 
 
 def test_the_total_counts_every_page_and_the_pages_keep_the_queue_order(
-    session: Session, units: Units, make_queued: Callable[..., Ticket], now: dt.datetime
+    session: Session, tree: Tree, make_queued: Callable[..., Ticket], now: dt.datetime
 ):
     soon, later = now + dt.timedelta(hours=1), now + dt.timedelta(days=2)
     ordered = [
-        make_queued(units.east, TicketPriority.URGENT, deadline_at=later),
-        make_queued(units.east, TicketPriority.HIGH, deadline_at=soon),
-        make_queued(units.east, TicketPriority.HIGH, deadline_at=later),
-        make_queued(units.east, TicketPriority.NORMAL, deadline_at=soon),
-        make_queued(units.east, TicketPriority.NORMAL, deadline_at=later),
+        make_queued(tree.east, TicketPriority.URGENT, deadline_at=later),
+        make_queued(tree.east, TicketPriority.HIGH, deadline_at=soon),
+        make_queued(tree.east, TicketPriority.HIGH, deadline_at=later),
+        make_queued(tree.east, TicketPriority.NORMAL, deadline_at=soon),
+        make_queued(tree.east, TicketPriority.NORMAL, deadline_at=later),
     ]
-    make_queued(units.west, TicketPriority.URGENT)
-    east = QueueFilter(unit=units.east)
-    pages = [queue_page(session, units.city, east, number, page_size=2) for number in (1, 2, 3)]
+    make_queued(tree.west, TicketPriority.URGENT)
+    east = QueueFilter(unit=tree.east)
+    pages = [queue_page(session, tree.city, east, number, page_size=2) for number in (1, 2, 3)]
     assert [page.tickets for page in pages] == [ordered[:2], ordered[2:4], ordered[4:]]
     assert {(page.total, page.page_count) for page in pages} == {(5, 3)}
     assert [page.number for page in pages] == [1, 2, 3]
     for number, shown in [(0, 1), (-4, 1), (4, 3), (10**30, 3)]:
-        page = queue_page(session, units.city, east, number, page_size=2)
+        page = queue_page(session, tree.city, east, number, page_size=2)
         assert page.number == shown
         assert page.tickets == pages[shown - 1].tickets
-    empty = queue_page(session, units.city, QueueFilter(unit=units.east_station))
+    empty = queue_page(session, tree.city, QueueFilter(unit=tree.east_station))
     assert (empty.tickets, empty.total, empty.number, empty.page_count) == ([], 0, 1, 1)
 
 
@@ -193,14 +181,14 @@ def make_flagged(
     session: Session,
     make_case: Callable[..., Case],
     make_survey: Callable[..., Survey],
-    units: Units,
+    tree: Tree,
     now: dt.datetime,
 ) -> Callable[[], Ticket]:
     """``make_flagged()``: the urgent ticket of a threat, whose dismissal takes a second person."""
 
     def factory() -> Ticket:
         comment = "他再来闹我就弄死他"
-        survey = make_survey(case=make_case(unit=units.east_station))
+        survey = make_survey(case=make_case(unit=tree.east_station))
         response = submit_answer(session, survey, AnswerInput(overall=4, comment=comment), Channel.WEB, now)
         result = dataclasses.replace(get_default_analyzer().analyze(comment), urgency_flags=(THREAT,))
         ticket = open_ticket_if_needed(session, response, store_analysis(session, response, result, now), now)
@@ -213,14 +201,14 @@ def make_flagged(
 
 def test_the_review_filter_is_the_queues_marker(
     session: Session,
-    units: Units,
+    tree: Tree,
     make_flagged: Callable[[], Ticket],
     make_queued: Callable[..., Ticket],
     make_user: Callable[..., User],
     now: dt.datetime,
 ):
     """Only proposals still awaiting a second person: not a lapsed, rejected or confirmed one."""
-    proposer, reviewer = make_user(unit=units.city), make_user(unit=units.city)
+    proposer, reviewer = make_user(unit=tree.city), make_user(unit=tree.city)
     pending, other_pending, lapsed, rejected, confirmed, unjudged = (make_flagged() for _ in range(6))
     proposals = {t.id: dismiss_urgent_flags(session, t, proposer, now, "玩笑话") for t in (pending, other_pending)}
     dismiss_urgent_flags(session, lapsed, proposer, now, "玩笑话")
@@ -229,18 +217,18 @@ def test_the_review_filter_is_the_queues_marker(
     reject_urgency_dismissal(session, rejected, reviewer, now, proposal.id, "须回访核实")
     proposal = dismiss_urgent_flags(session, confirmed, proposer, now, "玩笑话")
     confirm_urgency_dismissal(session, confirmed, reviewer, now, proposal.id)
-    make_queued(units.east_station, TicketPriority.URGENT)
+    make_queued(tree.east_station, TicketPriority.URGENT)
     session.flush()
 
-    everything = queue_page(session, units.city, QueueFilter(), page_size=100)
+    everything = queue_page(session, tree.city, QueueFilter(), page_size=100)
     assert set(everything.awaiting_review) == {pending.id, other_pending.id}
     assert pending_dismissal_proposals(session, everything.tickets) == everything.awaiting_review
     assert unjudged in everything.tickets
 
     review = QueueFilter(is_awaiting_review=True)
-    first, second = (queue_page(session, units.city, review, number, page_size=1) for number in (1, 2))
+    first, second = (queue_page(session, tree.city, review, number, page_size=1) for number in (1, 2))
     assert [first.tickets, second.tickets] == [[pending], [other_pending]]  # same deadline: by number
     assert {(page.total, page.page_count) for page in (first, second)} == {(2, 2)}
     assert first.awaiting_review == {pending.id: proposals[pending.id]}
-    elsewhere = queue_page(session, units.city, dataclasses.replace(review, unit=units.west))
+    elsewhere = queue_page(session, tree.city, dataclasses.replace(review, unit=tree.west))
     assert (elsewhere.tickets, elsewhere.total) == ([], 0)

@@ -1,10 +1,9 @@
-"""Fixtures for the staff pages: a two-branch unit tree and a ticket in one branch."""
+"""Fixtures for the staff pages: a ticket analysed from an answer (the unit tree is ``tests.factories.tree``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,25 +14,6 @@ from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import Case, Channel, Survey, Ticket, Unit
 from surveys.triage import open_ticket_if_needed
-
-
-@dataclass
-class Tree:
-    """City → two branches → one station each."""
-
-    city: Unit
-    east: Unit
-    east_station: Unit
-    west: Unit
-    west_station: Unit
-
-
-@pytest.fixture
-def tree(make_unit: Callable[..., Unit]) -> Tree:
-    city = make_unit(name="绍兴市公安局")
-    east = make_unit(parent=city, name="越城分局")
-    west = make_unit(parent=city, name="柯桥分局")
-    return Tree(city, east, make_unit(parent=east, name="府山派出所"), west, make_unit(parent=west, name="柯岩派出所"))
 
 
 @pytest.fixture

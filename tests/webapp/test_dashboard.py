@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from surveys.answers import AnswerInput, submit_answer
 from surveys.index import DROP_ALERT_MIN_RESPONSES
 from surveys.models import Case, Channel, Role, Survey, Ticket, Unit, User
-from tests.factories import AuthActions
-from tests.webapp.conftest import Tree
+from tests.factories import AuthActions, Tree
 
 
 def test_dashboard_ranks_children_and_drills_down(

@@ -8,8 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from surveys.models import Role, User
-from tests.factories import AuthActions
-from tests.webapp.conftest import Tree
+from tests.factories import AuthActions, Tree
 
 
 def test_anonymous_visitors_are_sent_to_the_login(client: FlaskClient):

@@ -22,8 +22,7 @@ from surveys.models.tickets import TicketPriority
 from surveys.planning import new_token
 from surveys.states import SurveyStatus, TicketStatus
 from surveys.triage import change_ticket_status
-from tests.factories import AuthActions
-from tests.webapp.conftest import Tree
+from tests.factories import AuthActions, Tree
 
 
 def _sheet_rows(data: bytes) -> list[tuple[object, ...]]:

@@ -23,8 +23,7 @@ from surveys.models import Role, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
 from surveys.triage import add_ticket_note, change_ticket_status, current_analysis, open_ticket_if_needed
 from surveys.urgency_dismissal import confirm_urgency_dismissal, dismiss_urgent_flags
-from tests.factories import TEST_PASSWORD, AuthActions, audit_trail
-from tests.webapp.conftest import Tree
+from tests.factories import TEST_PASSWORD, AuthActions, Tree, audit_trail
 
 
 @pytest.fixture

@@ -1,29 +1,34 @@
-"""The administrators' forms: the dispatch policy (blank means "inherit") and the taxonomy."""
+"""The administrators' forms: the dispatch policy (blank means "inherit"), the taxonomy and the audit log's filters."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from wtforms import (
     BooleanField,
+    DateField,
     FieldList,
     Form,
     FormField,
     IntegerField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from nlp import Category, Taxonomy
+from surveys.audit_log import ACTION_LABELS, AuditFilter
 from surveys.models import CASE_CATEGORY_LABELS, CaseCategory
 from surveys.policy import PolicyOverrides
 from surveys.taxonomies import MAX_CATEGORIES
-from webapp.forms import StaffForm
+from webapp.forms import FilterForm, OneLine, StaffForm
 
 
 class CheckboxListField(SelectMultipleField):
@@ -125,3 +130,42 @@ class TaxonomyForm(StaffForm):
                 getattr(rows[index], name).errors = [reason]
             else:
                 self.form_errors.append(reason)
+
+
+class AuditFilterForm(FilterForm):
+    """The audit log's filters: an action, who acted, and a range of local dates (both ends included)."""
+
+    action = SelectField(
+        "操作",
+        choices=[SelectChoice("", "全部操作"), *(SelectChoice(key, label) for key, label in ACTION_LABELS.items())],
+        default="",
+        invalid_choice_message="没有这种操作",
+    )
+    actor = StringField(
+        "操作人",
+        default="",
+        filters=[_strip],
+        validators=[Length(max=64, message="操作人不能超过 64 个字"), OneLine("操作人")],
+    )
+    since = DateField("起始日期", validators=[Optional()])
+    until = DateField("截止日期", validators=[Optional()])
+
+    def validate_until(self, field: DateField) -> None:
+        """The range runs forwards."""
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("截止日期不能早于起始日期")
+
+    def audit_filter(self, tz: ZoneInfo) -> AuditFilter:
+        """The filters of the fields that apply (after :meth:`validate`), the dates as days in ``tz``."""
+
+        def midnight(day: dt.date) -> dt.datetime:
+            return dt.datetime.combine(day, dt.time(), tzinfo=tz)
+
+        return AuditFilter(
+            action=self.action.data if self.applies(self.action) else None,
+            actor=self.actor.data if self.applies(self.actor) else "",
+            since=midnight(self.since.data) if self.applies(self.since) else None,
+            until=midnight(self.until.data + dt.timedelta(days=1))
+            if self.applies(self.until) and self.until.data < dt.date.max
+            else None,
+        )

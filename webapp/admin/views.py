@@ -1,4 +1,4 @@
-"""The administrators' pages: dispatch policy, surveys that need a person, complaint categories.
+"""The administrators' pages: dispatch policy, surveys that need a person, complaint categories, the audit log.
 
 The dispatch policy is deployment-wide and per unit. Administrators see and change only
 their own subtree; the deployment-wide policy and the taxonomy (one for the whole
@@ -13,6 +13,7 @@ import datetime as dt
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from surveys.audit_log import audit_page
 from surveys.dispatch_monitoring import problem_surveys, skip_reason_counts, status_counts
 from surveys.models import Role, Unit
 from surveys.policy import PolicyOverrides, load_policy_book
@@ -28,7 +29,7 @@ from surveys.settings import Settings
 from surveys.skip_reasons import SKIP_REASON_LABELS
 from surveys.taxonomies import TaxonomyValidationError, current_revision, current_taxonomy, save_taxonomy
 from surveys.units import is_top_level, subtree_units
-from webapp.admin.forms import DispatchPolicyForm, TaxonomyForm
+from webapp.admin.forms import AuditFilterForm, DispatchPolicyForm, TaxonomyForm
 from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.security import current_staff, roles_required
@@ -198,3 +199,18 @@ def taxonomy() -> Response | tuple[str, int]:
         editable=editable,
     )
     return page, status
+
+
+@bp.get("/audit")
+@roles_required(Role.ADMIN)
+def audit_log() -> str:
+    """Who did what, newest first, filtered as the query string asks (see :mod:`surveys.audit_log` for the scope)."""
+    form = AuditFilterForm(request.args)
+    form.validate()
+    page = audit_page(
+        get_session(),
+        current_staff().scope_unit,
+        form.audit_filter(_settings().timezone),
+        request.args.get("page", 1, int),
+    )
+    return render_template("admin/audit.html", page=page, form=form, filter_args=form.query_args())

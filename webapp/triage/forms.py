@@ -13,10 +13,9 @@ from wtforms.widgets import HiddenInput
 
 from surveys.models import Ticket, TicketPriority, Unit, User
 from surveys.states import TicketStatus
-from surveys.text import NOT_ONE_LINE
 from surveys.ticket_queue import QUEUE_STATES, QueueFilter
 from surveys.triage import PRIORITY_LABELS, STATUS_LABELS, SeenTicket
-from webapp.forms import StaffForm
+from webapp.forms import INDENT, FilterForm, OneLine, StaffForm
 
 
 class StatusForm(StaffForm):
@@ -123,28 +122,10 @@ class RevealPhoneForm(StaffForm):
 
 #: The longest search: a case number is at most 64 characters (``cases.external_no``).
 MAX_SEARCH_CHARS = 64
-#: Indents a unit under its parent in the unit choices (a space no browser collapses).
-_INDENT = "\u3000"
 
 
-def _one_line(form: StaffForm, field: Field) -> None:
-    """Refuse control characters: nothing to search for, and PostgreSQL refuses a NUL outright."""
-    if NOT_ONE_LINE.search(field.data or ""):
-        raise ValidationError("搜索内容含有不可见的控制字符")
-
-
-class QueueFilterForm(StaffForm):
-    """The queue's filters, read from the query string: a filtered queue is a link to keep.
-
-    A GET changes nothing, so there is no CSRF token. A value that is not valid (a unit
-    outside the user's scope, a priority that does not exist) is reported beside its
-    field and that filter is left out; the others still apply.
-    """
-
-    class Meta:
-        """No CSRF token: a GET form that only reads."""
-
-        csrf = False
+class QueueFilterForm(FilterForm):
+    """The queue's filters: a unit outside the user's scope or a priority that does not exist is left out."""
 
     priority = SelectField(
         "优先级",
@@ -169,7 +150,10 @@ class QueueFilterForm(StaffForm):
         "搜索",
         default="",
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
-        validators=[Length(max=MAX_SEARCH_CHARS, message=f"搜索内容不能超过 {MAX_SEARCH_CHARS} 个字"), _one_line],
+        validators=[
+            Length(max=MAX_SEARCH_CHARS, message=f"搜索内容不能超过 {MAX_SEARCH_CHARS} 个字"),
+            OneLine("搜索内容"),
+        ],
     )
 
     def __init__(self, formdata: Mapping[str, Any], units: Sequence[Unit]) -> None:
@@ -178,13 +162,9 @@ class QueueFilterForm(StaffForm):
         top = units[0].path.count("/") if units else 0
         self.unit.choices = [
             SelectChoice("", "全部单位"),
-            *(SelectChoice(str(u.id), _INDENT * (u.path.count("/") - top) + u.name) for u in units),
+            *(SelectChoice(str(u.id), INDENT * (u.path.count("/") - top) + u.name) for u in units),
         ]
         self._units = {str(u.id): u for u in units}
-
-    def applies(self, field: Field) -> bool:
-        """Whether ``field`` was given and is valid, so its filter applies."""
-        return bool(field.data) and not field.errors
 
     def queue_filter(self, staff_id: int, now: dt.datetime) -> QueueFilter:
         """The filters of the fields that apply (after :meth:`validate`); ``mine`` is ``staff_id``'s tickets."""
@@ -197,26 +177,3 @@ class QueueFilterForm(StaffForm):
             is_awaiting_review=self.applies(self.review),
             search=self.q.data if self.applies(self.q) else "",
         )
-
-    def query_args(self) -> dict[str, str]:
-        """The filters that apply as query-string arguments, for links to other pages of the same queue."""
-        return {
-            field.name: "y" if isinstance(field, BooleanField) else str(field.data)
-            for field in self
-            if self.applies(field)
-        }
-
-    def active_labels(self) -> list[str]:
-        """The filters that apply, as a handler reads them (紧急, 只看已超期 …)."""
-        labels = []
-        for field in self:
-            if not self.applies(field):
-                continue
-            if isinstance(field, SelectField):
-                chosen = next(choice for choice in field.choices if choice.value == field.data)
-                labels.append(chosen.label.lstrip(_INDENT))
-            elif isinstance(field, BooleanField):
-                labels.append(str(field.label.text))
-            else:
-                labels.append(f"{field.label.text}：{field.data}")
-        return labels

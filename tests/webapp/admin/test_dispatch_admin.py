@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from surveys.models import Case, DispatchPolicy, Role, Survey, User
 from surveys.states import SurveyStatus
-from tests.factories import AuthActions
-from tests.webapp.conftest import Tree
+from tests.factories import AuthActions, Tree
 
 POLICY_FORM = {
     "delay_minutes": "",

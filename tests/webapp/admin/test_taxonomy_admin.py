@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 from nlp import default_taxonomy
 from surveys.models import Role, TaxonomyRevision, Ticket, Unit, User
 from surveys.taxonomies import current_taxonomy
-from tests.factories import AuthActions
-from tests.webapp.conftest import Tree
+from tests.factories import AuthActions, Tree
 
 
 def taxonomy_form(*extra: tuple[str, str, str], remove: tuple[str, ...] = ()) -> dict[str, str]:

@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 
 from surveys.accounts import deactivate_user
 from surveys.models import DispatchPolicy, Role, TaxonomyRevision, Unit, UnitLevel, User
-from tests.factories import AuthActions
+from tests.factories import AuthActions, Tree
 from tests.webapp.admin.test_dispatch_admin import POLICY_FORM
 from tests.webapp.admin.test_taxonomy_admin import taxonomy_form
-from tests.webapp.conftest import Tree
 
 
 @pytest.mark.parametrize("level", [UnitLevel.STATION, UnitLevel.BRANCH])
