@@ -322,6 +322,32 @@ def test_the_page_works_without_javascript(
     assert response.question_set_version == "case_handling.v1"
 
 
+def test_back_forward_and_reload_after_answering_show_pages_not_browser_errors(
+    new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str], screenshot
+):
+    """A corrected answer leaves a POST in the history: Back must not land on ERR_CACHE_MISS."""
+    token = seed_survey()
+    page = new_page()
+    page.goto(live_server.survey_url(token))
+    page.get_by_role("button", name="提交评价").click()  # nothing chosen: the form again, from the POST
+    page.get_by_role("alert").wait_for()
+    page.get_by_text("满意", exact=True).click()
+    page.get_by_role("button", name="提交评价").click()
+    page.get_by_role("heading", name="感谢您的评价！").wait_for()
+    assert page.url == f"{live_server.survey_url(token)}/thanks"
+
+    page.reload()  # a GET: no offer to send the form again
+    assert page.get_by_role("heading", level=1).inner_text() == "感谢您的评价！"
+    page.go_back()
+    assert not page.url.startswith("chrome-error:")
+    assert page.get_by_role("heading", level=1).inner_text() == "请您评价这次服务"
+    assert page.get_by_role("alert").is_visible()  # the page as the citizen last saw it
+    screenshot(page, "11-back-after-answering")
+    page.go_forward()
+    assert page.get_by_role("heading", level=1).inner_text() == "感谢您的评价！"
+    assert _response_count(live_server, token) == 1
+
+
 def test_the_page_fits_a_320px_screen(
     new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str], screenshot
 ):

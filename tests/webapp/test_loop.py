@@ -76,7 +76,8 @@ def test_case_to_ticket_and_index(
     page = client.get(f"/s/{token}")
     assert page.status_code == 200
     assert "非常不满意" in page.get_data(as_text=True)
-    answered = client.post(f"/s/{token}", data={"overall": "1", "comment": "民警态度恶劣，出警太慢了"})
+    answer = {"overall": "1", "comment": "民警态度恶劣，出警太慢了"}
+    answered = client.post(f"/s/{token}", data=answer, follow_redirects=True)
     assert answered.status_code == 200
     assert "感谢您的评价" in answered.get_data(as_text=True)
 

@@ -9,6 +9,7 @@ fields, a non-form body) is refused with a clear message and nothing is stored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -44,6 +45,10 @@ class SurveyForm:
         return key in self.reasons
 
 
+#: A ``%`` that does not start an escape, which ``parse_qsl`` would keep as text.
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def parse_survey_form(body: bytes, content_type: str | None) -> SurveyForm:
     """Decode a urlencoded body as strict UTF-8 into a :class:`SurveyForm`.
 
@@ -57,8 +62,11 @@ def parse_survey_form(body: bytes, content_type: str | None) -> SurveyForm:
     if len(body) > MAX_FORM_BYTES:
         raise ValidationError("form", TOO_LARGE_MESSAGE)
     try:
+        text = body.decode("utf-8")
+        if _BROKEN_ESCAPE.search(text):  # a browser writes a typed % as %25
+            raise ValidationError("form", FORGED_FORM_MESSAGE)
         pairs = parse_qsl(
-            body.decode("utf-8"),
+            text,
             keep_blank_values=True,
             strict_parsing=False,
             encoding="utf-8",

@@ -143,6 +143,10 @@ def _rate_limit_exceeded(_exc: RateLimitExceeded) -> ResponseReturnValue:
     return _message("rate_limited", 429)
 
 
+#: The page for an HTTP error by its code; other client errors are ``bad_request``, server errors ``server_error``.
+_ERROR_KINDS = {404: "unknown", 429: "rate_limited"}
+
+
 def error_page(exc: HTTPException) -> ResponseReturnValue:
     """The citizen page for an HTTP error no citizen view answered (see :mod:`webapp.errors`).
 
@@ -151,7 +155,7 @@ def error_page(exc: HTTPException) -> ResponseReturnValue:
     this blueprint runs, so its handlers and ``after_request`` never see it.
     """
     code = exc.code or 500
-    kind = "unknown" if code == 404 else "rate_limited" if code == 429 else "bad_request"
+    kind = _ERROR_KINDS.get(code, "server_error" if code >= 500 else "bad_request")
     body, status = _message(kind, code)
     headers = dict(exc.get_headers())  # Allow, for a 405
     headers.pop("Content-Type", None)
@@ -215,9 +219,15 @@ def _postgresql_connection() -> Iterator[Connection | None]:
 
 
 @bp.after_request
-def _no_store(response: Response) -> Response:
-    """Answers and the matter are personal: no shared cache or back-forward copy keeps them."""
-    response.headers["Cache-Control"] = "no-store"
+def _cache_control(response: Response) -> Response:
+    """Answers and the matter are personal: no shared cache keeps them, and a GET is always fetched anew.
+
+    A page a POST answered with (the form with its errors, a closed link) may stay in the
+    citizen's own browser, ``private, no-cache``: Back and Forward show it again, where a
+    ``no-store`` POST page could only be shown as an error (ERR_CACHE_MISS) or an offer to
+    send the form again. A GET stays ``no-store``, so a reopened link shows 已评价.
+    """
+    response.headers["Cache-Control"] = "private, no-cache" if request.method == "POST" else "no-store"
     return response
 
 
@@ -327,7 +337,7 @@ def _survey_form_page(
     return page, 400 if errors else 200
 
 
-@bp.get("/<token>")
+@bp.get("/<token>", strict_slashes=False)  # a link copied with a slash after it still opens
 def survey_page(token: str) -> ResponseReturnValue:
     """Show the questions (and mark the survey opened), or why the link takes no answer."""
     limited = _over_limit(write=False)
@@ -352,12 +362,15 @@ def survey_page(token: str) -> ResponseReturnValue:
     return _survey_form_page(link, question_set_for(link.category))
 
 
-@bp.post("/<token>")
+@bp.post("/<token>", strict_slashes=False)
 def submit_survey(token: str) -> ResponseReturnValue:
-    """Store the one answer and thank the citizen.
+    """Store the one answer and send the citizen on to the thank-you page (:func:`thanks`).
 
-    The thank-you page is the POST's own response: a reload re-posts, which shows the
-    已评价 page with the stored answer, so nothing is lost or duplicated either way.
+    A stored answer is answered with a redirect, not the page itself, so the thank-you
+    page is a GET of its own: reloading it asks nothing, and Back and Forward never land
+    on a POST that, being ``no-store``, the browser could only show as an error or an
+    offer to send the form again. A form with errors is the POST's own response, which
+    has the citizen's input in it; it is the only such page (docs/survey.md).
     """
     limited = _over_limit(write=True)
     if limited is not None:
@@ -394,7 +407,7 @@ def _submit_postgresql(connection: Connection, token: str) -> ResponseReturnValu
     if not isinstance(answer, AnswerInput):
         return answer  # the form again, with its errors
     try:
-        stored = store_answer_on(connection, link.survey_id, link.category, answer, Channel.WEB, clock_now())
+        store_answer_on(connection, link.survey_id, link.category, answer, Channel.WEB, clock_now())
     except (AlreadyAnsweredError, SurveyClosedError):
         # The statement wrote nothing (it is atomic); read what beat it. Inside a session's
         # transaction (the tests') a refused INSERT aborted it: roll back to read again.
@@ -403,7 +416,7 @@ def _submit_postgresql(connection: Connection, token: str) -> ResponseReturnValu
             session.rollback()
             connection = session.connection()
         return _closed_page(read_survey_link(connection, token)) or redirect(request.url, 303)
-    return _render("thanks.html", link, summary=summarize_answer(stored))
+    return redirect(url_for("citizen.thanks", token=token), 303)
 
 
 def _submit_sqlite(token: str) -> ResponseReturnValue:
@@ -422,12 +435,27 @@ def _submit_sqlite(token: str) -> ResponseReturnValue:
     # its write waits for the lock.
     session.commit()
     try:
-        stored = store_answer(session, link.survey_id, link.category, answer, Channel.WEB, clock_now())
+        store_answer(session, link.survey_id, link.category, answer, Channel.WEB, clock_now())
     except (AlreadyAnsweredError, SurveyClosedError):
         session.rollback()
         return _closed_page(find_survey_link(session, token)) or redirect(request.url, 303)
     session.commit()
-    return _render("thanks.html", link, summary=summarize_answer(stored))
+    return redirect(url_for("citizen.thanks", token=token), 303)
+
+
+@bp.get("/<token>/thanks")
+def thanks(token: str) -> ResponseReturnValue:
+    """The thank-you page of an answered survey, with what was answered; an unanswered one shows its questions."""
+    limited = _over_limit(write=False)
+    if limited is not None:
+        return limited
+    with _postgresql_connection() as connection:
+        link = read_survey_link(connection, token) if connection is not None else find_survey_link(get_session(), token)
+    if link is None:
+        return _unknown_link()
+    if link.answer is None:
+        return redirect(url_for("citizen.survey_page", token=token), 303)
+    return _render("thanks.html", link, summary=summarize_answer(link.answer))
 
 
 @bp.route("/<token>/optout", methods=["GET", "POST"])

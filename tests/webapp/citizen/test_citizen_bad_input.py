@@ -93,6 +93,8 @@ def test_invalid_utf8_is_refused_not_mangled(client: FlaskClient, survey: Survey
             "multipart/form-data; boundary=x",
         ),
         (b"&".join([b"reason=other"] * 100) + b"&overall=1", FORM),
+        (b"overall=5&comment=100%ZZ", FORM),  # a browser writes a typed % as %25
+        (b"overall=5&comment=%", FORM),
     ],
 )
 def test_bodies_a_browser_would_not_send_are_refused(
@@ -144,7 +146,8 @@ def test_submitted_text_is_escaped_when_shown_again(client: FlaskClient, survey:
 
 def test_a_bad_submission_can_be_corrected(client: FlaskClient, survey: Survey, session: Session):
     assert client.post(f"/s/{survey.token}", data={"overall": "9"}).status_code == 400
-    assert "感谢您的评价" in client.post(f"/s/{survey.token}", data={"overall": "3"}).get_data(as_text=True)
+    corrected = client.post(f"/s/{survey.token}", data={"overall": "3"}, follow_redirects=True)
+    assert "感谢您的评价" in corrected.get_data(as_text=True)
     assert session.scalars(select(Response.overall).where(Response.survey_id == survey.id)).one() == 3
 
 
@@ -153,7 +156,7 @@ def test_traditional_chinese_and_emoji_are_stored_intact(
     client: FlaskClient, make_survey: Callable[..., Survey], make_case: Callable[..., Case], session: Session, comment
 ):
     survey = make_survey(case=make_case(category=CaseCategory.WINDOW))
-    assert client.post(f"/s/{survey.token}", data={"overall": "5", "comment": comment}).status_code == 200
+    assert client.post(f"/s/{survey.token}", data={"overall": "5", "comment": comment}).status_code == 303
     session.expire_all()
     assert session.scalars(select(Response.comment).where(Response.survey_id == survey.id)).one() == comment
     assert comment in client.get(f"/s/{survey.token}").get_data(as_text=True)
@@ -187,7 +190,27 @@ def test_a_body_over_the_servers_limit_gets_a_citizen_page(client: FlaskClient, 
     page = _post_raw(client, survey, b"overall=5&comment=" + b"a" * 2048)
     assert page.status_code == 413
     assert "无法处理这个请求" in page.get_data(as_text=True)
-    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Cache-Control"] == "private, no-cache"  # a POST's page, kept only for Back
+    assert session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id)) == 0
+
+
+def test_a_server_error_says_the_answer_was_not_saved(
+    client: FlaskClient, survey: Survey, session: Session, monkeypatch: pytest.MonkeyPatch
+):
+    """Not 无法处理这个请求 (the citizen did nothing wrong), but: not saved, try again later."""
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("webapp.citizen.views.store_answer", broken)
+    monkeypatch.setattr("webapp.citizen.views.store_answer_on", broken)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    page = client.post(f"/s/{survey.token}", data={"overall": "1", "comment": "等了很久"})
+    assert page.status_code == 500
+    html = page.get_data(as_text=True)
+    assert "系统暂时无法处理" in html
+    assert "这次提交没有保存" in html
+    assert page.headers["Cache-Control"] == "private, no-cache"  # a POST's page, kept only for Back
     assert session.scalar(select(func.count(Response.id)).where(Response.survey_id == survey.id)) == 0
 
 

@@ -177,7 +177,7 @@ def test_answering_stores_one_response_and_thanks_the_citizen(client: FlaskClien
             "comment": "等了一個小時才來😡\r\n態度也不好",
         },
     )
-    assert posted.status_code == 200
+    assert (posted.status_code, posted.headers["Location"]) == (303, f"/s/{survey.token}/thanks")
     [response] = _responses(session, survey)
     assert response.overall == 1
     assert response.reasons == ["slow_dispatch", "poor_attitude"]
@@ -187,11 +187,30 @@ def test_answering_stores_one_response_and_thanks_the_citizen(client: FlaskClien
     session.expire_all()
     assert session.get_one(Survey, survey.id).status is SurveyStatus.ANSWERED
 
-    thanks = _text(posted)
+    thanks = _text(client.get(posted.headers["Location"]))
     assert "感谢您的评价" in thanks
     assert "我们会认真核实" in thanks
     for shown in ("非常不满意", "出警慢，等了很久", "态度不好，不耐烦", "出警速度", "很差", "文明用语", "一般", "😡"):
         assert shown in thanks
+
+
+def test_the_thank_you_page_is_for_an_answered_survey_only(client: FlaskClient, survey: Survey, session: Session):
+    """Reloading it, or coming back to it, shows it again; before an answer it is the questions."""
+    unanswered = client.get(f"/s/{survey.token}/thanks")
+    assert (unanswered.status_code, unanswered.headers["Location"]) == (303, f"/s/{survey.token}")
+    assert client.get("/s/AAAAAAAAAAAA/thanks").status_code == 404
+    client.post(f"/s/{survey.token}", data={"overall": "4"})
+    for _ in range(2):
+        page = client.get(f"/s/{survey.token}/thanks")
+        assert page.status_code == 200
+        assert "感谢您的评价" in _text(page)
+        assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_a_link_with_a_slash_after_it_opens_the_survey(client: FlaskClient, survey: Survey):
+    page = client.get(f"/s/{survey.token}/")
+    assert page.status_code == 200
+    assert 'name="overall"' in _text(page)
 
 
 def test_a_head_request_does_not_mark_the_survey_opened(client: FlaskClient, survey: Survey, session: Session):
@@ -230,7 +249,7 @@ def test_a_resubmission_or_second_tab_changes_nothing(
     first_tab = client.get(f"/s/{survey.token}")
     second_tab = client.get(f"/s/{survey.token}")
     assert first_tab.status_code == second_tab.status_code == 200
-    assert "感谢您的评价" in _text(client.post(f"/s/{survey.token}", data={"overall": "5"}))
+    assert "感谢您的评价" in _text(client.post(f"/s/{survey.token}", data={"overall": "5"}, follow_redirects=True))
     replay = client.post(f"/s/{survey.token}", data=second)
     assert replay.status_code == 200
     assert "已评价" in _text(replay)
@@ -267,6 +286,7 @@ def test_an_expired_link_says_so_and_gives_the_hotline(
         assert "评价链接已过期" in html
         assert "柯岩派出所" in html
         assert 'href="tel:057584001110"' in html
+        assert f'href="/s/{survey.token}/optout"' in html  # still texted reminders? stop them here
     assert _responses(session, survey) == []
     assert session.get_one(Survey, survey.id).opened_at is None
 
@@ -285,6 +305,7 @@ def test_an_opted_out_link(client: FlaskClient, make_survey: Callable[..., Surve
     page = client.get(f"/s/{survey.token}")
     assert page.status_code == 410
     assert "您已退订" in _text(page)
+    assert "/optout" not in _text(page)
 
 
 @pytest.mark.parametrize(
@@ -297,6 +318,7 @@ def test_a_link_that_was_never_delivered(
     for page in (client.get(f"/s/{survey.token}"), client.post(f"/s/{survey.token}", data={"overall": "5"})):
         assert page.status_code == 410
         assert "这个评价链接已无法使用" in _text(page)
+        assert f'href="/s/{survey.token}/optout"' in _text(page)
     assert _responses(session, survey) == []
     assert session.get_one(Survey, survey.id).status is status
 
@@ -406,7 +428,7 @@ def test_every_client_has_a_budget_of_writes_that_reads_do_not_use(
     survey = make_survey()
     assert {client.get(f"/s/{survey.token}").status_code for _ in range(30)} == {200}
     statuses = [client.post(f"/s/{survey.token}", data={"overall": "4"}).status_code for _ in range(21)]
-    assert statuses[:20] == [200] * 20  # the answer, then its 已评价 page
+    assert statuses[:20] == [303] + [200] * 19  # the answer, then its 已评价 page
     assert statuses[20] == 429
     assert client.get(f"/s/{survey.token}").status_code == 200
 
@@ -414,7 +436,7 @@ def test_every_client_has_a_budget_of_writes_that_reads_do_not_use(
 def test_the_form_needs_no_cookie_or_csrf_token(guarded_app: Flask, survey: Survey, session: Session):
     """The token in the link is the credential (see webapp/citizen/views.py)."""
     client = guarded_app.test_client()
-    posted = client.post(f"/s/{survey.token}", data={"overall": "3"})
+    posted = client.post(f"/s/{survey.token}", data={"overall": "3"}, follow_redirects=True)
     assert posted.status_code == 200
     assert "Set-Cookie" not in posted.headers
     assert [r.overall for r in _responses(session, survey)] == [3]
