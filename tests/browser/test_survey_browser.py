@@ -342,7 +342,7 @@ def test_back_forward_and_reload_after_answering_show_pages_not_browser_errors(
     assert not page.url.startswith("chrome-error:")
     assert page.get_by_role("heading", level=1).inner_text() == "请您评价这次服务"
     assert page.get_by_role("alert").is_visible()  # the page as the citizen last saw it
-    screenshot(page, "11-back-after-answering")
+    screenshot(page, "16-back-after-answering")
     page.go_forward()
     assert page.get_by_role("heading", level=1).inner_text() == "感谢您的评价！"
     assert _response_count(live_server, token) == 1
@@ -357,6 +357,34 @@ def test_the_page_fits_a_320px_screen(
     page.get_by_role("group", name="办事便捷").get_by_role("radio", name="很差").click()
     assert page.evaluate(AUDIT_JS) == []
     screenshot(page, "09-survey-320px")
+
+
+#: The rating pills and choices whose text is wider than their box (it runs into the next one).
+OVERFLOW_JS = """() => [...document.querySelectorAll('.pill span, .choice')]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.textContent.trim())"""
+
+
+@pytest.mark.parametrize(
+    ("width", "font_px"),
+    [(320, 27), (320, 36), (160, 18)],  # text at 150 % and 200 %; the page zoomed to 200 %
+    ids=["text-150", "text-200", "zoom-200"],
+)
+def test_larger_text_moves_the_ratings_to_more_rows_instead_of_overflowing(
+    new_page: Callable[..., Any],
+    live_server: LiveServer,
+    seed_survey: Callable[..., str],
+    screenshot,
+    width: int,
+    font_px: int,
+):
+    """Elderly citizens turn the text size up: 很好 must not run into 好 (a QA pass saw 艮好)."""
+    page = new_page(width=width)
+    page.goto(live_server.survey_url(seed_survey()))
+    page.evaluate(f"() => {{ document.body.style.fontSize = '{font_px}px'; }}")  # CSSOM: the CSP allows it
+    assert page.evaluate(OVERFLOW_JS) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    screenshot(page, f"17-larger-text-{width}px-{font_px}px")
 
 
 @pytest.mark.parametrize(
