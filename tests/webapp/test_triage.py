@@ -313,6 +313,29 @@ def test_resolved_tickets_awaiting_their_call_back_are_one_link_away(
     assert "已办结待回访 1</a>" not in client.get("/triage/?status=resolved").get_data(as_text=True)
 
 
+def test_tickets_given_to_the_handler_are_one_link_away(
+    client: FlaskClient,
+    session: Session,
+    tree: Tree,
+    make_ticket: Callable[..., Ticket],
+    make_user: Callable[..., User],
+    city_handler: User,
+    now: dt.datetime,
+):
+    colleague = make_user(Role.HANDLER, tree.city)
+    mine, theirs, _unassigned = (make_ticket(tree.east_station) for _ in range(3))
+    change_ticket_status(session, mine, TicketStatus.ASSIGNED, colleague, now, assignee=city_handler)
+    change_ticket_status(session, theirs, TicketStatus.ASSIGNED, city_handler, now, assignee=colleague)
+    session.flush()
+    assert '<a class="button" href="/triage/?mine=y">分派给我的 1</a>' in client.get("/triage/").get_data(as_text=True)
+    assert _listed(client, "?mine=y") == [mine.id]
+    assert "分派给我的 1</a>" not in client.get("/triage/?mine=y").get_data(as_text=True)
+    change_ticket_status(session, mine, TicketStatus.IN_PROGRESS, city_handler, now, note="已联系")
+    change_ticket_status(session, mine, TicketStatus.RESOLVED, city_handler, now, note="已整改")
+    session.flush()
+    assert 'href="/triage/?mine=y"' not in client.get("/triage/").get_data(as_text=True)  # done: off the list
+
+
 def test_a_number_in_the_comment_is_masked_until_the_audited_reveal(
     client: FlaskClient, tree: Tree, make_ticket: Callable[..., Ticket], city_handler: User
 ):

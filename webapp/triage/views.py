@@ -19,7 +19,7 @@ from surveys.models import Role, Ticket, TicketEvent, User, is_purged_phone
 from surveys.questions import OVERALL_LABELS
 from surveys.states import TICKET_TRANSITIONS, TicketStatus
 from surveys.taxonomies import current_taxonomy
-from surveys.ticket_queue import AWAITING_CALLBACK, count_tickets, queue_page
+from surveys.ticket_queue import AWAITING_CALLBACK, QueueFilter, count_tickets, queue_page
 from surveys.triage import (
     PRIORITY_LABELS,
     RECATEGORIZED,
@@ -176,6 +176,8 @@ def queue() -> str:
         "triage/queue.html",
         page=page,
         awaiting_callback=count_tickets(session, staff.scope_unit, AWAITING_CALLBACK),
+        # what someone gave this user to do: the queue's link to them, until they are done
+        assigned_to_me=count_tickets(session, staff.scope_unit, QueueFilter(assignee_id=staff.id)),
         form=form,
         filter_args=form.query_args(),
         labels=STATUS_LABELS,
