@@ -149,11 +149,13 @@ def _digits(text: str) -> str:
 
 
 def hotline_tel_uri(hotline: str) -> str:
-    """A ``tel:`` URI (RFC 3966) for a hotline written the way units write it.
+    """A ``tel:`` URI for a hotline written the way units write it.
 
     Hotlines are free text (``0575-8508 1234 转 8001``); a phone dials only digits, so the
     number keeps its digits (full-width ones folded) and a leading ``+``, and an extension
-    after 转/分机/ext becomes ``;ext=``.
+    after 转/分机/ext follows a pause (``,``), which Android and iOS diallers both send
+    after the call connects. RFC 3966's ``;ext=`` would be the standard, but diallers
+    commonly drop it or read ``;`` as a wait for the caller to confirm.
     """
     number, extension = hotline, ""
     for marker in _EXTENSION_MARKERS:
@@ -163,4 +165,4 @@ def hotline_tel_uri(hotline: str) -> str:
             break
     plus = "+" if number.strip().startswith(("+", "＋")) else ""
     ext = _digits(extension)
-    return f"tel:{plus}{_digits(number)}" + (f";ext={ext}" if ext else "")
+    return f"tel:{plus}{_digits(number)}" + (f",{ext}" if ext else "")

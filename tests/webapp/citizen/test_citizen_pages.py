@@ -359,7 +359,7 @@ def test_a_hotline_written_as_free_text_dials_its_number_and_extension(
 ):
     unit = make_unit(name="柯岩派出所", hotline="0575-8400 1110 转 8001")
     survey = make_survey(case=make_case(unit=unit), status=SurveyStatus.EXPIRED)
-    assert 'href="tel:057584001110;ext=8001"' in _text(client.get(f"/s/{survey.token}"))
+    assert 'href="tel:057584001110,8001"' in _text(client.get(f"/s/{survey.token}"))
 
 
 def test_a_link_whose_number_was_forgotten_cannot_opt_anyone_out(
