@@ -20,6 +20,7 @@ import click
 
 if TYPE_CHECKING:
     from nlp.analysis import Analyzer, CommentAnalysis
+    from nlp.linear import LinearTextModel
     from nlp.models.datasets import LabelledRow
     from nlp.models.evaluation import Report
 
@@ -109,7 +110,15 @@ def train_command(task: str, csv_files: Sequence[Path], out_dir: Path, base: boo
     with _one_line_errors(f"cannot train {task}: "):
         model = train_model(task, rows, out_dir, base=base, version=version, progress=True)
     click.echo(f"{task} model {model.version}: {model.n_features} features, classes {', '.join(model.classes)}")
+    click.echo(rows_used(model))
     click.echo(f"written to {out_dir}")
+
+
+def rows_used(model: LinearTextModel) -> str:
+    """One line of how many rows of each source a model was trained on (its metadata)."""
+    sources = model.metadata.get("sources") or {}
+    counts = " ".join(f"{source}={count}" for source, count in sources.items())
+    return f"rows used: {sum(sources.values())} ({counts})"
 
 
 @nlp_group.command("evaluate")
@@ -166,8 +175,6 @@ def evaluate_command(
 
     with _one_line_errors():
         table = read_labelled_csv(data, task)
-    if not table.rows:
-        raise click.UsageError(f"{data} has no labelled rows")
     train_rows: list[LabelledRow] = []
     test_rows = table.rows
     if split is not None:
@@ -182,12 +189,30 @@ def evaluate_command(
 
         with _one_line_errors():
             analyzer = Analyzer.load(_model_path(model_dir))
+            if task == "category":
+                _check_categories(data, test_rows, analyzer.taxonomy.names)
         click.echo(f"model {analyzer.model_version}, evaluating on {len(test_rows)} rows")
     texts = [text for text, _ in test_rows]
     gold = [label for _, label in test_rows]
     analyses = _analyze_with_progress(analyzer, texts)
     final = _REPORTERS[task](texts, gold, analyses, _ReportOptions(with_snownlp, show_misses))
     click.echo(final)
+
+
+def _check_categories(data: Path, rows: Sequence[LabelledRow], names: Sequence[str]) -> None:
+    """Refuse gold labels the model's taxonomy cannot output (they would score 0, not fail).
+
+    Training on a split builds a taxonomy of a foreign label set instead; a trained
+    model only ever reports its own categories, so such a file is the wrong file.
+    """
+    known = set(names)
+    for text, label in rows:
+        unknown = [name for name in label.split("|") if name not in known]
+        if unknown:
+            raise ValueError(
+                f"{data}: label {label!r} ({text[:20]!r}) names no category of the model's taxonomy"
+                f" ({', '.join(names)})"
+            )
 
 
 def _train_for_evaluation(task: str, rows: list[LabelledRow], base: bool) -> Analyzer:
@@ -276,6 +301,7 @@ def _report_urgency(
 ) -> str:
     from nlp.models.evaluation import single_label_report
 
+    gold = ["0" if label == "0" else "1" for label in gold]  # a kind name is urgent
     predicted = ["1" if a.is_urgent else "0" for a in analyses]
     report = single_label_report("minyi", gold, predicted, ["0", "1"])
     _echo_report(report)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from nlp.features import BLOCK_ORDER, LEXICON_BLOCK, SPARSE_BLOCKS, FeatureConfig, Features
-from nlp.model_file import FORMAT, read_model_file
+from nlp.model_file import FORMAT, read_model_file, replace_files
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,7 +119,14 @@ class LinearTextModel:
         return {c: e / total for c, e in zip(self.classes, exps, strict=True)}
 
     def save(self, path: str | Path) -> None:
-        """Write ``<name>.json`` (header) and ``<name>.npz`` (arrays) side by side."""
+        """Write ``<name>.json`` (header) and ``<name>.npz`` (arrays) side by side, atomically.
+
+        Both are written in full under temporary names first, then renamed into place,
+        arrays before header (:func:`nlp.model_file.replace_files` says why): a failure
+        while writing leaves the model that was there loadable, as it was.
+        """
+        import io
+
         import numpy as np
 
         path = Path(path)
@@ -133,7 +140,6 @@ class LinearTextModel:
             "blocks": {block: len(terms) for block, terms in self.terms.items()},
             "metadata": self.metadata,
         }
-        path.with_suffix(".json").write_text(json.dumps(header, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         arrays: dict[str, Any] = {
             "coef": self.coef.astype(np.float32),
             "intercept": self.intercept.astype(np.float64),
@@ -142,8 +148,14 @@ class LinearTextModel:
             arrays[f"terms_{block}"] = np.array(terms, dtype=np.str_)
             if block in self.idf:
                 arrays[f"idf_{block}"] = self.idf[block].astype(np.float32)
-        with path.with_suffix(".npz").open("wb") as handle:
-            np.savez_compressed(handle, **arrays)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        replace_files(
+            [
+                (path.with_suffix(".npz"), buffer.getvalue()),
+                (path.with_suffix(".json"), (json.dumps(header, ensure_ascii=False, indent=1) + "\n").encode()),
+            ]
+        )
 
     @classmethod
     def load(cls, path: str | Path, task: str | None = None) -> LinearTextModel:

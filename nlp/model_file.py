@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -243,3 +246,47 @@ def read_model_file(path: Path, task: str | None = None) -> ModelFile:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ModelFileError(f"{arrays_path}: {_reason(error)}") from error
     return ModelFile(header, coef, intercept, terms, idf)
+
+
+def replace_files(contents: Sequence[tuple[Path, bytes]]) -> None:
+    """Write each ``(path, data)`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    A model directory in use (``MINYI_NLP_MODEL_DIR``) is read by every process that
+    starts; written in place, a failure midway (a full disk, an interrupt, a crash)
+    left a new header beside old arrays, a pair that refuses to load, and the
+    deployment stopped analysing. Here every file is first written in full and synced
+    under a temporary name in the same directory (so the rename stays on one file
+    system), and only then is each renamed into place with ``os.replace``, which is
+    atomic: a reader sees the old file or the new one, never part of one. A failure
+    before the renames leaves every old file as it was and removes the temporary ones.
+
+    The renames happen in the order given. Two files cannot be swapped in one atomic
+    step, so list the file that makes the others count last: a model's arrays go
+    before its header, because the analyzer takes a task from a directory only when it
+    finds ``<task>.json``, so a new model appears complete or not at all. A replaced
+    one is inconsistent only in the instant between the two renames: a reader that
+    reads the header before it and the arrays after it, or a crash exactly there, gets
+    new arrays under the old header, which the loader refuses when their sizes differ
+    (header first would open the same instant the other way round). Closing it would
+    take a header that names its arrays file, a format change; for files rewritten by
+    an occasional retraining, two system calls apart was judged enough.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in contents:
+            with tempfile.NamedTemporaryFile(
+                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            ) as handle:
+                staged.append((handle.name, path))
+                # The temporary file is private (0600); the model is read by the web and
+                # scheduler processes, maybe as another user: keep the mode it had.
+                os.chmod(handle.name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for temporary, path in staged:
+            os.replace(temporary, path)
+    finally:
+        for temporary, _ in staged:
+            if os.path.exists(temporary):
+                os.unlink(temporary)

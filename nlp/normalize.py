@@ -44,6 +44,14 @@ _FORMAT_CHARACTERS = (
     *range(0xE0020, 0xE0080),
 )
 _FULL_TO_HALF.update(dict.fromkeys(_FORMAT_CHARACTERS))
+# Control characters (C0, DEL, C1) that are not whitespace: a bell or escape pasted into
+# a comment or sent through an API splits a word as a zero-width space does (我要杀\x07了他
+# would hide a threat from the rules), and no reader sees them. Dropped. Those that
+# separate text (tab, line feed, vertical tab, form feed, carriage return, the file,
+# group, record and unit separators \x1c-\x1f and NEL \x85) are whitespace to ``\s`` and
+# become one space below, so the words on either side stay apart.
+_CONTROL_CHARACTERS = [code for code in (*range(0x20), *range(0x7F, 0xA0)) if not chr(code).isspace()]
+_FULL_TO_HALF.update(dict.fromkeys(_CONTROL_CHARACTERS))
 
 
 class _TradToSimp:
@@ -97,8 +105,8 @@ def to_simplified(text: str) -> str:
 def normalize_text(text: str) -> str:
     """Fold ``text`` into the form every model and lexicon expects.
 
-    Traditional to Simplified, full-width to half-width, invisible format characters
-    dropped, whitespace runs collapsed to one space and stripped. Emoji and Chinese
+    Traditional to Simplified, full-width to half-width, invisible format and control
+    characters dropped, whitespace runs (line breaks included) collapsed to one space and stripped. Emoji and Chinese
     punctuation (。，、) are kept: the first carries sentiment, the second marks clause
     boundaries for negation scope.
     """

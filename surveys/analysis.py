@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from nlp import Analyzer, CommentAnalysis, Taxonomy, default_taxonomy, get_default_analyzer
@@ -78,27 +79,46 @@ def analyze_pending_responses(session: Session, analyzer: Analyzer, now: dt.date
     return len(responses)
 
 
-def rescore_responses(session: Session, analyzer: Analyzer, now: dt.datetime, batch_size: int = 500) -> int:
+def _stale(analyzer: Analyzer) -> Select[tuple[Response]]:
+    """Responses whose current analysis came from another model version than ``analyzer``'s."""
+    return (
+        select(Response)
+        .join(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
+        .where(Analysis.model_version != analyzer.model_version)
+    )
+
+
+def count_stale_responses(session: Session, analyzer: Analyzer) -> int:
+    """How many responses :func:`rescore_batches` would re-analyse now (for a progress bar)."""
+    return session.scalar(select(func.count()).select_from(_stale(analyzer).subquery())) or 0
+
+
+def rescore_batches(session: Session, analyzer: Analyzer, now: dt.datetime, batch_size: int = 500) -> Iterator[int]:
     """Re-analyse every response whose current analysis is from another model version.
 
-    Each batch locks its responses like the analysis job does, and a new analysis that
-    calls for a ticket (a newer model finds a threat) opens or raises it.
+    Yields the size of each batch once it is flushed, so that the caller commits it
+    before the next one is read: a history of years is many minutes of analysis, and
+    one transaction for all of it lost everything to an interrupt and, on SQLite,
+    locked out every writer (citizens' answers failed with "database is locked") for
+    the whole run. A response already re-analysed by this model version is no longer
+    selected, so a run stopped midway resumes where it stopped. Each batch locks its
+    responses like the analysis job does, and a new analysis that calls for a ticket
+    (a newer model finds a threat) opens or raises it.
     """
-    count = 0
     last_id = 0
     while True:
         stmt = (
-            select(Response)
-            .join(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
-            .where(Analysis.model_version != analyzer.model_version, Response.id > last_id)
+            _stale(analyzer)
+            .where(Response.id > last_id)
             .order_by(Response.id)
             .limit(batch_size)
             .with_for_update(of=Response)
         )
         responses = list(session.scalars(stmt))
         if not responses:
-            return count
+            return
         for response, result in zip(responses, analyzer.analyze_many([r.comment for r in responses]), strict=True):
             open_ticket_if_needed(session, response, store_analysis(session, response, result, now), now)
-        count += len(responses)
+        session.flush()
         last_id = responses[-1].id
+        yield len(responses)

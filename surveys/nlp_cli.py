@@ -9,12 +9,13 @@ a one-line error like in every other command.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from nlp.cli import nlp_group
+from nlp.cli import nlp_group, rows_used
 from surveys.db import make_engine, make_session_factory, utcnow
 
 nlp_cli = click.Group(
@@ -93,6 +94,7 @@ def train_command(
     except ValueError as exc:  # too few labels or classes to learn from
         raise click.ClickException(f"cannot train {task}: {exc}") from exc
     click.echo(f"{task} model {model.version} written to {out_dir}")
+    click.echo(rows_used(model))
     click.echo(f"use it with MINYI_NLP_MODEL_DIR={out_dir.resolve()} and re-analyse history with `minyi nlp rescore`")
 
 
@@ -103,19 +105,45 @@ def train_command(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Model directory (default: MINYI_NLP_MODEL_DIR, else the shipped model).",
 )
-def rescore_command(model_dir: Path | None) -> None:
-    """Re-analyse every answer whose current analysis came from another model version."""
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Answers re-analysed and committed together.",
+)
+def rescore_command(model_dir: Path | None, batch_size: int) -> None:
+    """Re-analyse every answer whose current analysis came from another model version.
+
+    Each batch is committed on its own, so the database stays writable for the web and
+    the scheduler, and a run that is interrupted resumes where it stopped when run again.
+    """
+    from tqdm import tqdm
+
     from nlp import Analyzer
-    from surveys.analysis import load_analyzer, rescore_responses
+    from surveys.analysis import count_stale_responses, load_analyzer, rescore_batches
     from surveys.cli import cli_settings
     from surveys.taxonomies import current_taxonomy
 
     settings = cli_settings(needs_models=model_dir is None)
-    with make_session_factory(make_engine(settings.database_url)).begin() as session:
-        taxonomy = current_taxonomy(session)
-        try:
-            analyzer = Analyzer.load(model_dir, taxonomy=taxonomy) if model_dir else load_analyzer(settings, taxonomy)
-        except ValueError as exc:  # a broken model file, named
-            raise click.ClickException(str(exc)) from exc
-        count = rescore_responses(session, analyzer, utcnow())
+    engine = make_engine(settings.database_url)
+    count = 0
+    try:
+        with make_session_factory(engine)() as session:
+            taxonomy = current_taxonomy(session)
+            try:
+                if model_dir is not None:
+                    analyzer = Analyzer.load(model_dir, taxonomy=taxonomy)
+                else:
+                    analyzer = load_analyzer(settings, taxonomy)
+            except ValueError as exc:  # a broken model file, named
+                raise click.ClickException(str(exc)) from exc
+            total = count_stale_responses(session, analyzer)
+            with tqdm(total=total, desc="rescore", unit="answer", file=sys.stderr) as bar:
+                for size in rescore_batches(session, analyzer, utcnow(), batch_size):
+                    session.commit()
+                    count += size
+                    bar.update(size)
+    finally:
+        engine.dispose()
     click.echo(f"rescored={count} model={analyzer.model_version}")

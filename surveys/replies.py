@@ -13,6 +13,13 @@ webhook finds its row and changes nothing. Then:
   is added to that answer's comment while the survey's window lasts, and the answer is
   analysed again (a complaint sent after "5" must still reach triage).
 
+Text sent by SMS is kept whole, even past the web form's 500 characters: the form asks
+the citizen to shorten what they type, but an SMS cannot be sent back, and a follow-up
+cut off unread would be reported as added while nobody (neither a handler nor the
+urgency screen) ever saw it. Each message is also stored as its own row, so the
+comment holds nothing that is not stored already; the analysis reads the first 2,000
+characters with its models and 10,000 with the urgency rules.
+
 A message from a number we never texted is stored and otherwise ignored.
 """
 
@@ -27,7 +34,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys.answers import MAX_COMMENT_CHARS, AlreadyAnsweredError, SurveyClosedError, submit_answer, validate_answer
+from surveys.answers import (
+    AlreadyAnsweredError,
+    SurveyClosedError,
+    normalize_comment,
+    submit_answer,
+    validate_answer,
+)
 from surveys.messages import OPT_OUT_CONFIRMATION_TEMPLATE, render
 from surveys.models import (
     Channel,
@@ -93,7 +106,7 @@ def _rate(
     pending = _pending_comments(session, survey)
     comment = "\n".join([*(row.body.strip() for row in pending), reply.comment]).strip()
     try:
-        answer = validate_answer(reply.rating, comment[:MAX_COMMENT_CHARS])
+        answer = dataclasses.replace(validate_answer(reply.rating), comment=normalize_comment(comment))
         with session.begin_nested():  # a lost race must not spoil the inbound row's transaction
             submit_answer(session, survey, answer, Channel.SMS, now)
     except AlreadyAnsweredError:
@@ -120,7 +133,7 @@ def _comment(
     ).one_or_none()
     if response is None:
         return ReplyOutcome.COMMENT_PENDING, survey
-    response.comment = "\n".join(part for part in (response.comment, reply.comment) if part)[:MAX_COMMENT_CHARS]
+    response.comment = "\n".join(part for part in (response.comment, reply.comment) if part)
     response.is_analyzed = False  # the analysis tick scores the longer comment again
     return ReplyOutcome.COMMENT_ADDED, survey
 

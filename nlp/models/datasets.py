@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nlp.lexicon import load_sentiment_lexicon
 from nlp.taxonomy import Taxonomy
+from nlp.urgency import URGENCY_KINDS
 
 LabelledRow = tuple[str, str]
 
@@ -33,14 +34,17 @@ _SENTIMENT_ALIASES = {
     "0": "neg",
 }
 _TRUE = {"1", "true", "yes", "y", "urgent"}
-_FALSE = {"0", "false", "no", "n", ""}
+# No blank: a label left empty is a row nobody labelled, not a calm one (a missed
+# threat taught as "not urgent" is the costly mistake), so it is refused like a typo.
+_FALSE = {"0", "false", "no", "n"}
 
 
 def normalize_label(task: str, raw: str) -> str:
-    """Canonical label: pos/neu/neg for sentiment, 1/0 for urgency, names for category.
+    """Canonical label: pos/neu/neg for sentiment, 1/0 or a kind for urgency, names for category.
 
     Category labels may name several categories joined by ``|`` (main one first); the
-    order is kept because the first is the one handlers see.
+    order is kept because the first is the one handlers see. An urgency label may name
+    its kind (``self_harm``), which training keeps and evaluation reads as ``1``.
     """
     value = raw.strip()
     if task == "sentiment":
@@ -50,11 +54,15 @@ def normalize_label(task: str, raw: str) -> str:
         return label
     if task == "urgency":
         lowered = value.lower()
+        if not lowered:
+            raise ValueError("blank urgency label (use 1, 0 or a kind)")
         if lowered in _TRUE:
             return "1"
         if lowered in _FALSE:
             return "0"
-        raise ValueError(f"unknown urgency label {raw!r} (use 1/0)")
+        if lowered in URGENCY_KINDS:
+            return lowered
+        raise ValueError(f"unknown urgency label {raw!r} (use 1, 0 or a kind: {', '.join(URGENCY_KINDS)})")
     if task == "category":
         names = [name.strip() for name in value.split("|") if name.strip()]
         if not names:
@@ -77,9 +85,24 @@ def read_labelled_csv(path: str | Path, task: str) -> LabelledTable:
     The label column is ``label`` if present, else the column named after the task
     (the police corpus has ``sentiment``, ``category`` and ``urgency``). Splits are
     stratified by the ``sentiment`` column when the file has one, so every task sees
-    the same held-out rows of a multi-task corpus; otherwise by the label.
+    the same held-out rows of a multi-task corpus; otherwise by the label. A file
+    without rows is refused: training on it would silently train on the base data
+    alone. So is one that is not UTF-8 (Excel saves GBK), naming the file, where the
+    codec's own message names neither the file nor the fix.
     """
-    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+    try:
+        table = _read_labelled_csv(Path(path), task)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); save the CSV as UTF-8"
+        ) from error
+    if not table.rows:
+        raise ValueError(f"no rows in {path}")
+    return table
+
+
+def _read_labelled_csv(path: Path, task: str) -> LabelledTable:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
         if "text" not in fields:

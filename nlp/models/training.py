@@ -23,6 +23,7 @@ from scipy.sparse import diags
 from nlp.features import FeatureConfig, Features, Featurizer
 from nlp.lexicon import default_lexicon_scorer
 from nlp.linear import LinearTextModel
+from nlp.model_file import replace_files
 from nlp.models.datasets import (
     LabelledRow,
     label_counts,
@@ -465,21 +466,34 @@ def train_urgency(
     version: str | None = None,
     progress: bool = False,
 ) -> LinearTextModel:
-    """Train the urgency recall net: ``0`` or an urgency kind per row.
+    """Train the urgency recall net: ``0``, ``1`` or an urgency kind per row.
 
-    Rows labelled ``1`` without a kind take the kind the rule screen finds and are
-    skipped when it finds none. With ``base`` the train part of the police corpus is
-    added with the kind its note names. The model only flags what the rules missed.
+    The net is a softmax over ``0`` and the kinds; P(urgent) is 1 − P(``0``) and the
+    kind it reports is its likeliest. A row labelled ``1`` takes the kind the rule
+    screen finds. One that no rule flags (我已经在天台上了) is exactly what the net is
+    for, so it is kept too, with the kind a first-pass net finds likeliest: the same
+    configuration trained on this run's rows whose kind is known (named, found by the
+    rules, the base corpus's notes). Those rows then push the text towards the kind
+    its wording resembles instead of blurring another kind, while P(urgent), which is
+    all the threshold reads, learns from them whatever the kind; a new class (a
+    generic "urgent") would be a kind the handlers' pages and the two-person dismissal
+    rule do not know. When the run has no row of a known kind (``base=False``, only
+    ``1`` rows the rules miss), the shipped net picks the kind. With ``base`` the train
+    part of the police corpus is added with the kind its note names. The model's
+    ``sources`` metadata counts the rows used per source, ``rows_kind_from_net`` being
+    the ``1`` rows the rules missed.
     """
     config = config or TrainingConfig(models=((LOGISTIC, 3.0),), min_df=1, features=FeatureConfig(use_lexicon=False))
     screen = default_urgency_screen()
     data = _WeightedRows()
+    unflagged: list[str] = []
 
     def with_kinds(source: Iterable[LabelledRow]) -> Iterable[LabelledRow]:
         for text, label in source:
-            if label == "1":
+            if label == "1" and text:
                 flags = screen.screen(normalize_text(text))
                 if not flags:
+                    unflagged.append(text)
                     continue
                 label = flags[0].kind
             yield text, label
@@ -487,6 +501,9 @@ def train_urgency(
     data.add(with_kinds(rows), 1.0, "rows")
     if base:
         data.add(police_urgency_kind_rows("train"), config.police_weight, "police_corpus_train")
+    if unflagged and "0" in data.labels:
+        kinds = _likely_kinds(unflagged, data, config, progress=progress)
+        data.add(zip(unflagged, kinds, strict=True), 1.0, "rows_kind_from_net")
     classes = sorted(set(data.labels))
     if "0" not in classes or len(classes) < 2:
         raise ValueError("urgency training needs rows labelled 0 and urgent rows")
@@ -500,6 +517,26 @@ def train_urgency(
         balanced=True,
         metadata={"threshold": URGENCY_MODEL_THRESHOLD},
     )
+
+
+def _likely_kinds(texts: Sequence[str], known: _WeightedRows, config: TrainingConfig, *, progress: bool) -> list[str]:
+    """The urgency kind a net finds likeliest for each of ``texts`` (see :func:`train_urgency`).
+
+    The net is one trained on ``known`` (rows labelled ``0`` or with a kind) when it
+    holds a kind, else the shipped one.
+    """
+    if any(label != "0" for label in known.labels):
+        classes = sorted(set(known.labels))
+        net = _train("urgency", "first-pass", known, classes, config, progress=progress, balanced=True)
+    else:
+        from nlp.analysis import default_model_dir  # lazy: the shipped model, only here
+
+        net = LinearTextModel.load(default_model_dir() / "urgency.json")
+    kinds = []
+    for features in featurize(texts, Featurizer(net.config)):
+        probabilities = net.predict_proba(features)
+        kinds.append(max((kind for kind in net.classes if kind != "0"), key=probabilities.__getitem__))
+    return kinds
 
 
 def train_model(
@@ -539,6 +576,6 @@ def train_model(
         if isinstance(loaded, dict):
             manifest = loaded
     manifest[task] = {"version": model.version, **model.metadata}
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    replace_files([(manifest_path, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode())])
     logger.info("wrote %s model %s to %s", task, model.version, out)
     return model

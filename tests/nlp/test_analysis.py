@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import nlp
-from nlp.analysis import MAX_ANALYZED_CHARS, Analyzer, CommentAnalysis
+from nlp.analysis import MAX_ANALYZED_CHARS, MAX_SCREENED_CHARS, Analyzer, CommentAnalysis
 from nlp.taxonomy import load_taxonomy
 
 
@@ -103,3 +103,12 @@ def test_rules_only_analyzer_works_without_models() -> None:
 def test_only_the_first_characters_of_a_flood_are_analysed(analyzer: Analyzer) -> None:
     """A megabyte by SMS or API must not hold a scheduler for seconds."""
     assert analyzer.analyze("差" * 1_000_000) == analyzer.analyze("差" * MAX_ANALYZED_CHARS)
+
+
+def test_the_rules_read_past_the_models_share_up_to_their_bound(analyzer: Analyzer) -> None:
+    """A threat after a long complaint is flagged; a flood is screened only up to the bound."""
+    padding = "出警太慢了，"
+    late = padding * (MAX_ANALYZED_CHARS // len(padding) + 1) + "我要杀了他"
+    assert len(late) > MAX_ANALYZED_CHARS
+    assert [flag.kind for flag in analyzer.analyze(late).urgency_flags] == ["threat"]
+    assert not analyzer.analyze("差" * MAX_SCREENED_CHARS + "我要杀了他").is_urgent

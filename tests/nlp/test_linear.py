@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
 
 from nlp.analysis import Analyzer
@@ -124,3 +127,36 @@ def test_parts_within_a_comment_add_up_to_it(models: list[LinearTextModel]) -> N
         # Scored alone, a part is scaled to unit length and weighs more than within the comment.
         alone = [v - c for v, c in zip(model.decision(first), intercept, strict=True)]
         assert all(abs(w) <= abs(a) + 1e-12 for w, a in zip(first_share, alone, strict=True))
+
+
+@pytest.mark.parametrize("failing", ["numpy.savez_compressed", "nlp.linear.json.dumps", "nlp.model_file.os.fsync"])
+def test_a_failed_save_leaves_the_model_that_was_there(
+    models: list[LinearTextModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """A deployment's model directory must load after a save fails midway (a full disk)."""
+    sentiment, category, _ = models
+    sentiment.save(tmp_path / "sentiment.json")
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(failing, full_disk)
+    replacement = dataclasses.replace(category, task="sentiment", classes=sentiment.classes, version="new")
+    with pytest.raises(OSError, match="No space"):
+        replacement.save(tmp_path / "sentiment.json")
+    monkeypatch.undo()
+    assert LinearTextModel.load(tmp_path / "sentiment.json").version == sentiment.version
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sentiment.json", "sentiment.npz"]
+
+
+def test_a_saved_model_replaces_the_old_one_whole(models: list[LinearTextModel], tmp_path: Path) -> None:
+    category = models[1]
+    category.save(tmp_path / "category.json")
+    (tmp_path / "category.json").chmod(0o640)
+    other = dataclasses.replace(category, version="second", coef=category.coef * 2)
+    other.save(tmp_path / "category.json")
+    loaded = LinearTextModel.load(tmp_path / "category.json")
+    assert loaded.version == "second"
+    assert loaded.coef == pytest.approx(other.coef, rel=1e-6)
+    assert (tmp_path / "category.json").stat().st_mode & 0o777 == 0o640  # the mode it had
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["category.json", "category.npz"]

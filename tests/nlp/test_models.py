@@ -30,6 +30,7 @@ from nlp.models.training import (
 )
 from nlp.normalize import normalize_text
 from nlp.taxonomy import Category, Taxonomy
+from nlp.urgency import default_urgency_screen
 
 POSITIVE = ["民警很热情", "出警非常及时", "处理得很好谢谢", "态度很好很耐心", "办事效率高", "非常满意感谢"]
 NEGATIVE = ["民警态度很差", "出警太慢了", "处理结果不公平", "一直没人联系我", "办事拖拉推诿", "很不满意"]
@@ -90,6 +91,8 @@ def test_untrainable_task() -> None:
         ("sentiment", "0", "neg"),
         ("sentiment", "Neutral", "neu"),
         ("urgency", "true", "1"),
+        ("urgency", "self_harm", "self_harm"),
+        ("urgency", " Threat ", "threat"),
         ("category", "服务态度| 出警速度", "服务态度|出警速度"),
     ],
 )
@@ -102,6 +105,16 @@ def test_bad_label_names_the_line(tmp_path: Path) -> None:
     path.write_text("text,label\n好,pos\n差,maybe\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.csv:3"):
         read_labelled_csv(path, "sentiment")
+
+
+@pytest.mark.parametrize(("task", "message"), [("urgency", "blank urgency label"), ("sentiment", "label ''")])
+def test_a_blank_label_is_refused_with_its_line(tmp_path: Path, task: str, message: str) -> None:
+    """A row nobody labelled used to be a calm one for urgency."""
+    path = tmp_path / "blank.csv"
+    path.write_text("text,label\n出警很快,0\n我已经在天台上了,\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"blank\.csv:3: ") as refused:
+        read_labelled_csv(path, task)
+    assert message in str(refused.value)
 
 
 def test_police_split_is_stable_and_disjoint() -> None:
@@ -190,6 +203,18 @@ ONE_CLASS = [("很好", "pos"), ("不错", "pos"), ("满意", "pos")]
             [("出警太慢", "出警速度"), ("民警态度太差", "服务太度")],
             "cannot train category: row 2 ('民警态度太差'): unknown category '服务太度'",
         ),
+        (["train", "--task", "sentiment", "--csv", "{csv}", "--out", "{out}"], [], "no rows in {csv}"),
+        (["evaluate", "--task", "urgency", "{csv}"], [], "no rows in {csv}"),
+        (
+            ["evaluate", "--task", "category", "{csv}"],
+            [("出警太慢", "出警速度"), ("民警态度太差", "neg")],
+            "label 'neg' ('民警态度太差') names no category of the model's taxonomy (服务态度, 出警速度,",
+        ),
+        (
+            ["evaluate", "--task", "category", "{csv}", "--split", "0.5", "--model", "default"],
+            [("出警太慢", "出警速度"), ("民警态度太差", "服务太度")] * 2,
+            "label '服务太度'",
+        ),
     ],
     ids=[
         "bad label",
@@ -200,6 +225,10 @@ ONE_CLASS = [("很好", "pos"), ("不错", "pos"), ("满意", "pos")]
         "train bad label",
         "train one class",
         "train unknown category",
+        "train header only",
+        "evaluate header only",
+        "evaluate a model on foreign categories",
+        "evaluate a model on a split of foreign categories",
     ],
 )
 def test_cli_bad_input_is_a_one_line_error_not_a_traceback(
@@ -214,9 +243,29 @@ def test_cli_bad_input_is_a_one_line_error_not_a_traceback(
     result = CliRunner().invoke(nlp_group, [arg.format(csv=data, broken=broken, out=out) for arg in args])
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception
-    assert message in result.output
+    assert message.format(csv=data) in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--task", "sentiment", "--csv", "{csv}", "--out", "{out}"],
+        ["evaluate", "--task", "sentiment", "{csv}"],
+    ],
+    ids=["train", "evaluate"],
+)
+def test_a_csv_that_is_not_utf8_is_named(tmp_path: Path, args: list[str]) -> None:
+    """Excel saves GBK; the codec's own message named neither the file nor the fix."""
+    data = tmp_path / "gbk.csv"
+    data.write_bytes("text,label\n民警态度很好,pos\n".encode("gbk"))
+    out = tmp_path / "model"
+    result = CliRunner().invoke(nlp_group, [arg.format(csv=data, out=out) for arg in args])
+    assert result.exit_code == 1
+    assert f"{data}: not UTF-8" in result.output
+    assert "save the CSV as UTF-8" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -270,6 +319,50 @@ def test_urgency_net_flags_what_rules_miss(tmp_path: Path) -> None:
     assert flag.label.endswith("（模型）")
     assert flag.evidence
     assert not analyzer.analyze("出警很快，态度很好").is_urgent
+
+
+UNFLAGGED_URGENT = ["我已经在天台上了", "我现在人就在天台上面", "天台上风很大我已经站在边上了"]
+CALM = ["出警很快", "民警态度很好", "调解结果满意", "办证排队有点久", "还没有人联系我", "一般"]
+
+
+def test_urgent_rows_the_rules_miss_teach_the_net(tmp_path: Path) -> None:
+    """They used to be skipped, so the net could never learn wording the rules lack."""
+    assert not any(default_urgency_screen().screen(normalize_text(text)) for text in UNFLAGGED_URGENT)
+    rows = [(t, "1") for t in UNFLAGGED_URGENT] * 3 + [("他说要弄死我", "threat")] * 3 + [(t, "0") for t in CALM] * 3
+    model = train_model("urgency", rows, tmp_path, base=False, version="u.2")
+    assert model.metadata["sources"] == {"rows": 21, "rows_kind_from_net": 9}
+    assert model.classes == ("0", "threat")  # the only kind this run knows
+    analyzer = Analyzer.load(tmp_path)
+    (flag,) = analyzer.analyze("我现在一个人在天台上了，你们别找我").urgency_flags
+    assert flag.label.endswith("（模型）")
+    assert not analyzer.analyze("出警很快，态度很好，谢谢你们").is_urgent
+
+
+def test_cli_trains_urgency_from_urgent_rows_no_rule_flags_without_base(tmp_path: Path) -> None:
+    """Without a row of known kind the shipped net names the kinds; labels may be kinds too."""
+    rows = [(t, "1") for t in UNFLAGGED_URGENT] * 2 + [("他说要弄死我", "self_harm")] + [(t, "0") for t in CALM]
+    data = write_csv(tmp_path / "u.csv", rows)
+    out = tmp_path / "model"
+    result = CliRunner().invoke(
+        nlp_group, ["train", "--task", "urgency", "--csv", str(data), "--no-base", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows used: 13 (rows=7 rows_kind_from_net=6)" in result.output
+    model = LinearTextModel.load(out / "urgency.json")
+    assert "self_harm" in model.classes
+    only_missed = write_csv(tmp_path / "missed.csv", [(t, "1") for t in UNFLAGGED_URGENT] + [(t, "0") for t in CALM])
+    result = CliRunner().invoke(
+        nlp_group, ["train", "--task", "urgency", "--csv", str(only_missed), "--no-base", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows_kind_from_net=3" in result.output
+
+
+def test_cli_evaluates_urgency_labelled_by_kind(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "u.csv", [("我不想活了", "self_harm"), ("出警很快", "0"), ("要去北京上访", "1")])
+    result = CliRunner().invoke(nlp_group, ["evaluate", "--task", "urgency", str(data)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "accuracy=1.0000 macro_f1=1.0000 recall=1.0000"
 
 
 def test_training_config_rejects_unknown_models() -> None:

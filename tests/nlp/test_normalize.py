@@ -57,3 +57,16 @@ def test_phrases_win_over_their_characters(raw: str, expected: str) -> None:
 )
 def test_invisible_format_characters_are_dropped(raw: str, expected: str) -> None:
     assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("我要杀\x07了他", "我要杀了他"),  # a bell inside a word
+        ("\x00民警\x1b态度\x7f差\x9b", "民警态度差"),  # NUL, ESC, DEL and a C1 control
+        ("出警\r\n太慢\x0b了\x0c", "出警 太慢 了"),  # line breaks and feeds still separate
+        ("一\x1c二\x85三", "一 二 三"),  # the separators and NEL are whitespace too
+    ],
+)
+def test_control_characters_are_dropped_and_line_breaks_kept_as_spaces(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected

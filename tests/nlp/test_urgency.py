@@ -242,3 +242,8 @@ def test_a_net_flag_beside_a_phrase_quotes_the_text_outside_it(analyzer: Analyze
 def test_the_analysis_version_names_how_the_net_reads(analyzer: Analyzer) -> None:
     """The same model flags less than before, so a rescore must re-read older analyses."""
     assert f"+urg-{default_urgency_screen().version}.{NET_READING}." in analyzer.model_version
+
+
+@pytest.mark.parametrize("text", ["我要杀\x07了他", "我要\x00杀了他", "我不想\x1b活了"])
+def test_control_characters_do_not_hide_a_flag(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.analyze(text).is_urgent

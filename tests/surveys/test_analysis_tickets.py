@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nlp import get_default_analyzer
-from surveys.analysis import analyze_pending_responses, rescore_responses, store_analysis
+from surveys.analysis import analyze_pending_responses, rescore_batches, store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import Case, Channel, Response, Survey, Ticket, TicketEvent, TicketPriority, User
 from surveys.states import TicketStatus
@@ -55,7 +55,7 @@ def test_rescoring_opens_the_ticket_a_newer_analysis_calls_for(
     older = dataclasses.replace(get_default_analyzer().analyze(THREAT), urgency_flags=(), model_version="older")
     store_analysis(session, response, older, now)  # an older model saw nothing urgent
     assert _ticket(session, response) is None
-    assert rescore_responses(session, get_default_analyzer(), now) == 1
+    assert list(rescore_batches(session, get_default_analyzer(), now)) == [1]
     ticket = _ticket(session, response)
     assert ticket is not None
     assert ticket.priority is TicketPriority.URGENT

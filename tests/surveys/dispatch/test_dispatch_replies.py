@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nlp import get_default_analyzer
+from surveys.analysis import analyze_pending_responses
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import (
     Case,
@@ -115,6 +117,29 @@ def test_a_comment_after_the_answer_is_added_and_analysed_again(
     assert response.is_analyzed is False
     assert reply("下次快点") is ReplyOutcome.COMMENT_ADDED
     assert response.comment == "其实等了很久\n下次快点"
+
+
+LONG_COMMENT = "出警太慢，" * 100  # the web form's 500 characters
+
+
+def test_a_follow_up_to_a_full_comment_is_kept_and_screened(
+    session: Session, reply: Callable[..., ReplyOutcome], open_survey: Survey, now: dt.datetime
+):
+    """It used to be cut off at 500 characters, unread by anyone, yet reported as added."""
+    response = submit_answer(session, open_survey, AnswerInput(overall=2, comment=LONG_COMMENT), Channel.WEB, now)
+    assert reply("他说要杀了我全家") is ReplyOutcome.COMMENT_ADDED
+    assert response.comment == f"{LONG_COMMENT}\n他说要杀了我全家"
+    assert analyze_pending_responses(session, get_default_analyzer(), now) == 1
+    assert response.analyses[-1].is_urgent
+
+
+def test_comments_sent_before_a_rating_are_kept_whole(
+    session: Session, reply: Callable[..., ReplyOutcome], open_survey: Survey
+):
+    assert reply(LONG_COMMENT) is ReplyOutcome.COMMENT_PENDING
+    assert reply("1 我不想活了") is ReplyOutcome.RATING
+    assert open_survey.response is not None
+    assert open_survey.response.comment == f"{LONG_COMMENT.strip()}\n我不想活了"
 
 
 def test_a_second_rating_changes_nothing(session: Session, reply: Callable[..., ReplyOutcome], open_survey: Survey):
