@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from nlp.urgency import default_urgency_screen
 from surveys.models import AuditEntry, Ticket, Unit, User
 from surveys.paging import clamp_page
-from surveys.units import in_subtree, is_top_level, subtree_unit_ids
+from surveys.units import is_top_level, subtree_unit_ids
 
 _Row = TypeVar("_Row", User, Unit, Ticket)
 
@@ -153,19 +153,17 @@ def audit_page(
     return AuditPage(_describe(session, scope, entries), total, number, page_count)
 
 
-def _staff_in(scope: Unit) -> Any:
-    return select(User.id).join(Unit, User.unit_id == Unit.id).where(in_subtree(Unit.path, scope))
-
-
 def _visible_to(scope: Unit) -> list[ColumnElement[bool]]:
+    """What ``scope``'s administrators may see (nothing to add for a top-level unit's)."""
     if is_top_level(scope):
         return []
     units = subtree_unit_ids(scope)
+    staff = select(User.id).where(User.unit_id.in_(units))
     tickets = select(Ticket.id).where(Ticket.unit_id.in_(units))
     return [
         or_(
-            AuditEntry.actor_id.in_(_staff_in(scope)),
-            and_(AuditEntry.target_type == "user", AuditEntry.target_id.in_(_staff_in(scope))),
+            AuditEntry.actor_id.in_(staff),
+            and_(AuditEntry.target_type == "user", AuditEntry.target_id.in_(staff)),
             and_(AuditEntry.target_type == "ticket", AuditEntry.target_id.in_(tickets)),
             and_(AuditEntry.target_type == "unit", AuditEntry.target_id.in_(units)),
         )

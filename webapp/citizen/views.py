@@ -367,10 +367,9 @@ def submit_survey(token: str) -> ResponseReturnValue:
     """Store the one answer and send the citizen on to the thank-you page (:func:`thanks`).
 
     A stored answer is answered with a redirect, not the page itself, so the thank-you
-    page is a GET of its own: reloading it asks nothing, and Back and Forward never land
-    on a POST that, being ``no-store``, the browser could only show as an error or an
-    offer to send the form again. A form with errors is the POST's own response, which
-    has the citizen's input in it; it is the only such page (docs/survey.md).
+    page is a GET of its own: reloading it asks nothing and sends nothing again. A form
+    with errors is the POST's own response (it holds what the citizen typed, which is
+    kept nowhere else), kept for Back and Forward by :func:`_cache_control`.
     """
     limited = _over_limit(write=True)
     if limited is not None:
