@@ -7,7 +7,8 @@ Traditional forms (滿意) all count as ratings, with a 分/星, 好评 or emoji
 and so does any reply that asks for 退订 or 取消订阅 without negating it (请退订,
 退订，谢谢; not 不要退订). A rating may be followed by a comment ("1 出警太慢"), but only
 after a space or punctuation: "1个小时才来人" is a complaint about an hour's wait, not a
-rating of 1, and neither -1 nor 4.5 is a rating.
+rating of 1, and neither -1 nor 4.5 is a rating. Nor is one asked back ("满意？呵呵",
+"5？什么意思"): a question is the citizen's comment, for a handler to read, not an answer.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _EMOJI = "\u2600-\u27bf\u2b50\u200d\ufe0f\U0001f300-\U0001faff"
 _RATING = re.compile(
     rf"^(?P<token>{'|'.join(sorted(map(re.escape, _RATING_TOKENS), key=len, reverse=True))})"
     rf"(?![.．][0-9０-９])[分星]?(?:好评)?[{_EMOJI}]*"
-    rf"(?:[{_SEPARATORS}]+(?P<comment>.*))?$",
+    rf"(?:(?![?？])[{_SEPARATORS}]+(?P<comment>.*))?$",
     re.DOTALL,
 )
 _OPT_OUT = re.compile(rf"^(?:{'|'.join(OPT_OUT_WORDS)})+$")

@@ -78,6 +78,11 @@ def test_opt_out_words(text: str):
         "4.5",  # not a 4 followed by a comment "5"
         "No",
         "民警态度很好，谢谢",
+        "满意？呵呵",  # a question back, not an answer
+        "满意?",
+        "5？什么意思",
+        "满意个锤子",  # sarcasm: no rating word stands alone
+        "满意才怪",
     ],
 )
 def test_everything_else_is_a_comment_in_the_citizens_own_words(text: str):
