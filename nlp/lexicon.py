@@ -55,7 +55,8 @@ _KIND_NEGATOR: Final = "negator"
 _KIND_DEGREE: Final = "degree"
 _KIND_SKIP: Final = "skip"
 _KIND_CONTRAST: Final = "contrast"
-_SENTIMENT: Final = frozenset((_KIND_POS, _KIND_NEG))
+_KIND_REJECTION: Final = "rejection"
+_SENTIMENT: Final = frozenset((_KIND_POS, _KIND_NEG, _KIND_REJECTION))
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ class SentimentLexicon:
     # Irony markers (呵呵, 佩服佩服, 效率感人, 堪比蜗牛): with praise words in the same
     # comment they usually mean the opposite.
     sarcasm_markers: tuple[str, ...] = ()
+    # Scornful retorts after a word (满意个锤子, 好个屁, 满意才怪, 送达个屁): negative in
+    # themselves, and the praise word right before one means its opposite.
+    rejections: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> SentimentLexicon:
@@ -102,6 +106,7 @@ class SentimentLexicon:
             question_markers=tuple(sorted(words("question_markers"))),
             suggestion_markers=tuple(sorted(words("suggestion_markers"))),
             sarcasm_markers=tuple(sorted(words("sarcasm_markers"))),
+            rejections=weights("rejections"),
         )
 
     @property
@@ -271,6 +276,8 @@ class LexiconScorer:
             table[word] = (_KIND_POS, value)
         for word, value in lexicon.negative.items():
             table[word] = (_KIND_NEG, -value)
+        for word, value in lexicon.rejections.items():
+            table[word] = (_KIND_REJECTION, -value)
         self._table = LongestMatch(table)
         # One alternation per marker list instead of a scan per marker (the path is hot).
         self._sarcasm = _any_of(lexicon.sarcasm_markers)
@@ -362,6 +369,16 @@ class LexiconScorer:
             if kind == _KIND_DEGREE:
                 degree *= value
                 last_modifier_end = start + len(term)
+                continue
+            if kind == _KIND_REJECTION:
+                # 满意个锤子: the praise right before the retort is taken back, as strongly.
+                if hits and hits[-1].value > 0 and hits[-1].start + len(hits[-1].term) == start:
+                    hits[-1] = dataclasses.replace(hits[-1], value=-hits[-1].value)
+                hits.append(LexiconHit(term=term, start=start, base=value, value=value, negations=0, clause=clause))
+                carry = None
+                negations, negation_strength, degree = 0, 1.0, 1.0
+                degree_before_negation = False
+                last_modifier_end = -1
                 continue
             # 好 directly before another sentiment term is an intensifier (好慢, 好贴心).
             if term == "好" and index + 1 < len(matches):

@@ -110,6 +110,19 @@ def test_sarcasm_markers() -> None:
     assert not scorer.score(normalize_text("服务真好")).is_sarcasm
 
 
+@pytest.mark.parametrize("text", ["满意个锤子", "好个屁", "满意才怪", "满意你个头", "服务好个屁，等了两个小时"])
+def test_a_scornful_retort_takes_the_praise_before_it_back(analyzer: Analyzer, text: str) -> None:
+    """Before the rejections the analysis called these positive (0.72–0.86)."""
+    assert score(text) < -1
+    assert analyzer.analyze(text).sentiment_label == "negative"
+
+
+def test_a_retort_counts_against_what_it_follows_only_when_right_after_it() -> None:
+    assert score("送达个屁") < 0  # scorn without a praise word before it
+    assert score("民警很好，调解个屁") > score("调解个屁")  # 很好 is not right before it
+    assert score("民警很好，调解个屁") < score("民警很好")
+
+
 def test_negation_carries_to_a_second_term_of_the_same_polarity() -> None:
     assert score("没有嫌我烦") > 0
     assert score("不推诿不扯皮") > 0
