@@ -134,6 +134,7 @@ def build_city(database_url: str) -> dict[str, Any]:
         session.flush()
         response = Response(
             survey_id=survey.id,
+            unit_id=case.unit_id,
             overall=1,
             dimension_ratings={"call_attitude": 4, "dispatch_speed": 3},
             comment="模板",
@@ -273,6 +274,7 @@ def grow(database_url: str, city: dict[str, Any], first: int, last: int) -> floa
                 "",
                 {
                     "survey_id": "p.g",
+                    "unit_id": "p.unit_id",
                     "overall": "p.overall",
                     "comment": "coalesce(p.comment, '')",
                     "submitted_at": "p.at",

@@ -224,7 +224,15 @@ def _claim_statement() -> Update:
 
 @functools.cache
 def _insert_statement() -> Insert:
-    return insert(Response)
+    """SQLite: the answer, its unit read from the survey's case in the same statement.
+
+    The survey is named twice: a parameter named like a column of ``responses`` is that
+    column's value and cannot also stand in the subquery.
+    """
+    unit_of_survey = (
+        select(Case.unit_id).join(Survey, Survey.case_id == Case.id).where(Survey.id == bindparam("case_of_survey_id"))
+    )
+    return insert(Response).values(unit_id=unit_of_survey.scalar_subquery())
 
 
 _RESPONSE_VALUES = (
@@ -247,12 +255,17 @@ def _claim_and_insert_statement() -> Insert:
     claimed``: no row is inserted when the claim matched none, and a refused INSERT
     undoes the claim with it (one statement is atomic).
     """
-    claimed = _claim_statement().returning(Survey.id.label("claimed_survey_id")).cte("claimed")
+    claimed = (
+        _claim_statement()
+        .returning(Survey.id.label("claimed_survey_id"), Survey.case_id.label("claimed_case_id"))
+        .cte("claimed")
+    )
     # Parameters prefixed: one named like a column of ``surveys`` would become a SET clause.
     values = [bindparam(f"response_{name}", type_=Response.__table__.c[name].type) for name in _RESPONSE_VALUES]
+    answer = select(claimed.c.claimed_survey_id, Case.unit_id, *values).join(Case, Case.id == claimed.c.claimed_case_id)
     return (
         insert(Response)
-        .from_select(["survey_id", *_RESPONSE_VALUES], select(claimed.c.claimed_survey_id, *values))
+        .from_select(["survey_id", "unit_id", *_RESPONSE_VALUES], answer)
         .returning(Response.id)  # psycopg reports no row count for ``WITH … INSERT``
     )
 
@@ -325,7 +338,8 @@ def store_answer_on(
         else:
             claimed = connection.execute(_claim_statement(), claim).rowcount
             if claimed:
-                connection.execute(_insert_statement(), {"survey_id": survey_id, **row})
+                params = {"survey_id": survey_id, "case_of_survey_id": survey_id, **row}
+                connection.execute(_insert_statement(), params)
     except IntegrityError as exc:
         raise AlreadyAnsweredError from exc
     if not claimed:

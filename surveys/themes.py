@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from nlp.grouping import group_similar
 from nlp.keywords import top_keywords
-from surveys.models import Analysis, Case, Response, Survey, Ticket, TicketEvent, Unit
+from surveys.models import Analysis, Response, Ticket, TicketEvent, Unit
 from surveys.triage import NEGATIVE_RATING_MAX, RECATEGORIZED
 from surveys.units import subtree_unit_ids
 
@@ -54,12 +54,10 @@ def complaint_themes(session: Session, root: Unit, since: dt.datetime, until: dt
     corrected = exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == RECATEGORIZED)
     stmt = (
         select(Response.comment, Analysis.categories, case((corrected, Ticket.category), else_=None))
-        .join(Survey, Response.survey_id == Survey.id)
-        .join(Case, Survey.case_id == Case.id)
         .outerjoin(Analysis, (Analysis.response_id == Response.id) & Analysis.is_current.is_(True))
         .outerjoin(Ticket, Ticket.response_id == Response.id)
         .where(
-            Case.unit_id.in_(subtree_unit_ids(root)),
+            Response.unit_id.in_(subtree_unit_ids(root)),
             Response.submitted_at >= since,
             Response.submitted_at < until,
             Response.comment != "",

@@ -26,17 +26,28 @@ class Response(Base):
     """The one answer to a survey; ``survey_id`` is unique so a replay cannot add a second."""
 
     __tablename__ = "responses"
-    __table_args__ = (CheckConstraint("overall BETWEEN 1 AND 5", name="overall_range"),)
+    __table_args__ = (
+        CheckConstraint("overall BETWEEN 1 AND 5", name="overall_range"),
+        # The index pages' figures: one period's answers, each with its unit and rating, all
+        # in one index (docs/scaling.md).
+        Index("ix_responses_period", "submitted_at", "unit_id", "overall"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), unique=True)
+    #: The case's unit, copied when the answer is stored (a case never changes unit), so the
+    #: satisfaction figures of a unit and period need not join ``surveys`` and ``cases``.
+    #: Every answer has one. A copy, so no foreign key of its own (the case's keeps it
+    #: valid), and NULL is allowed only because SQLite cannot add a NOT NULL column to a
+    #: table with rows without rebuilding it (migration 0008).
+    unit_id: Mapped[int | None]
     overall: Mapped[int]
     dimension_ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     comment: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "response_channel"))
     question_set_version: Mapped[str] = mapped_column(String(32), default="v1")
-    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     is_analyzed: Mapped[bool] = mapped_column(default=False, index=True)
 
     survey: Mapped[Survey] = relationship(back_populates="response")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from surveys.models import Analysis, Channel, Response
+from surveys.answers import AnswerInput, store_answer
+from surveys.models import Analysis, CaseCategory, Channel, Response
 from surveys.schema import alembic_config, downgrade, upgrade
 from surveys.states import SurveyStatus
 from tests.committed import committed_survey
+from tests.conftest import NOW
 
 
 def test_models_match_migrations(engine: Engine):
@@ -27,23 +29,51 @@ def test_downgrade_and_upgrade_round_trip(engine: Engine):
     assert {"responses", "tickets", "analyses", "opt_outs", "audit_log"} <= set(inspect(engine).get_table_names())
 
 
+def _answer_as_before_0008(session: Session, survey_id: int) -> int:
+    """Store an answer as the schema before revision 0008 held it (no ``unit_id``)."""
+    row = {"survey_id": survey_id, "overall": 2, "comment": "慢", "channel": Channel.WEB.value}
+    return session.execute(insert(Response.__table__).values(row).returning(Response.__table__.c.id)).scalar_one()
+
+
 def test_upgrade_keeps_the_newest_of_two_current_analyses(engine: Engine, committed_factory: sessionmaker[Session]):
     """Revision 0006 builds its unique index over data an older version may have left."""
     survey = committed_survey(committed_factory, SurveyStatus.ANSWERED)
     downgrade(engine, "0005")
     try:
         with committed_factory.begin() as session:
-            response = Response(survey_id=survey.id, overall=2, comment="慢", channel=Channel.WEB)
-            session.add(response)
-            session.flush()
+            response_id = _answer_as_before_0008(session, survey.id)
             for version in ("older", "newer"):
                 session.add(
-                    Analysis(response=response, sentiment_score=0.2, sentiment_label="negative", model_version=version)
+                    Analysis(
+                        response_id=response_id, sentiment_score=0.2, sentiment_label="negative", model_version=version
+                    )
                 )
                 session.flush()
-            response_id = response.id
     finally:
         upgrade(engine)
     with committed_factory() as session:
         stmt = select(Analysis.model_version, Analysis.is_current).where(Analysis.response_id == response_id)
         assert list(session.execute(stmt.order_by(Analysis.id)).tuples()) == [("older", False), ("newer", True)]
+
+
+def test_revision_0008_keeps_every_answer_and_gives_each_its_cases_unit(
+    engine: Engine, committed_factory: sessionmaker[Session]
+):
+    """Its column is added and dropped in place: a rebuilt table would cascade-delete analyses."""
+    kept, added = (committed_survey(committed_factory, SurveyStatus.OPENED) for _ in range(2))
+    with committed_factory.begin() as session:
+        stored = store_answer(session, kept.id, CaseCategory.ALARM_110, AnswerInput(overall=1), Channel.WEB, NOW)
+        kept_id = session.scalars(select(Response.id).where(Response.survey_id == kept.id)).one()
+        session.add(Analysis(response_id=kept_id, sentiment_score=0.2, sentiment_label="negative", model_version="m"))
+    assert stored.overall == 1
+    downgrade(engine, "0007")
+    try:
+        with committed_factory.begin() as session:
+            added_id = _answer_as_before_0008(session, added.id)
+    finally:
+        upgrade(engine)
+    with committed_factory() as session:
+        for response_id in (kept_id, added_id):
+            answer = session.get_one(Response, response_id)
+            assert answer.unit_id == answer.survey.case.unit_id
+        assert session.scalars(select(Analysis.model_version).where(Analysis.response_id == kept_id)).all() == ["m"]

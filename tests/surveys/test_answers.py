@@ -292,9 +292,13 @@ def test_the_database_itself_refuses_two_responses(
     session: Session, make_survey: Callable[..., Survey], now: dt.datetime
 ):
     survey = make_survey()
-    session.add(Response(survey_id=survey.id, overall=5, channel=Channel.WEB, submitted_at=now))
+    session.add(
+        Response(survey_id=survey.id, unit_id=survey.case.unit_id, overall=5, channel=Channel.WEB, submitted_at=now)
+    )
     session.flush()
-    session.add(Response(survey_id=survey.id, overall=1, channel=Channel.WEB, submitted_at=now))
+    session.add(
+        Response(survey_id=survey.id, unit_id=survey.case.unit_id, overall=1, channel=Channel.WEB, submitted_at=now)
+    )
     with pytest.raises(IntegrityError):
         session.flush()
 
@@ -304,7 +308,9 @@ def test_the_unique_response_backs_up_a_wrong_status(
 ):
     """A response exists but the status still says sent: the claim passes, the INSERT does not."""
     survey = make_survey()
-    session.add(Response(survey_id=survey.id, overall=5, channel=Channel.WEB, submitted_at=now))
+    session.add(
+        Response(survey_id=survey.id, unit_id=survey.case.unit_id, overall=5, channel=Channel.WEB, submitted_at=now)
+    )
     session.flush()
     with pytest.raises(AlreadyAnsweredError):
         store_answer(session, survey.id, CaseCategory.ALARM_110, AnswerInput(overall=1), Channel.WEB, now)

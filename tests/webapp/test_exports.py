@@ -242,7 +242,14 @@ def test_ticket_export_has_every_open_ticket(
     response_ids = session.scalars(
         insert(Response).returning(Response.id),
         [
-            {"survey_id": survey_id, "overall": 1, "comment": "态度差", "channel": Channel.WEB, "submitted_at": now}
+            {
+                "survey_id": survey_id,
+                "unit_id": unit.id,
+                "overall": 1,
+                "comment": "态度差",
+                "channel": Channel.WEB,
+                "submitted_at": now,
+            }
             for survey_id in survey_ids
         ],
     ).all()
