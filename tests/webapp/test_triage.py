@@ -1015,6 +1015,15 @@ def test_the_heading_counts_every_match_and_the_pages_keep_the_filters(
     assert pages == [[east[0].id, east[1].id], [east[2].id, east[3].id], [east[4].id]]  # same priority and deadline
 
 
+def test_the_search_field_is_described_by_its_hint(client: FlaskClient, queue: Queue):
+    page = client.get("/triage/").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="q"[^>]*>', page)
+    assert field is not None
+    assert 'aria-describedby="q-hint"' in field.group(0)
+    assert 'placeholder="工单编号或案件编号"' in field.group(0)
+    assert '<p class="hint" id="q-hint">工单编号（前面带不带 # 均可），或案件编号（可只输开头）</p>' in page
+
+
 def test_filters_need_no_csrf_token(
     make_app: Callable[..., Flask], tree: Tree, make_ticket: Callable[..., Ticket], make_user: Callable[..., User]
 ):
