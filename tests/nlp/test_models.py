@@ -111,7 +111,7 @@ def test_bad_label_names_the_line(tmp_path: Path) -> None:
 def test_a_blank_label_is_refused_with_its_line(tmp_path: Path, task: str, message: str) -> None:
     """A row nobody labelled used to be a calm one for urgency."""
     path = tmp_path / "blank.csv"
-    path.write_text("text,label\n出警很快,0\n我已经在天台上了,\n", encoding="utf-8")
+    path.write_text("text,label\n出警很快,0\n我现在人就在天台上面,\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"blank\.csv:3: ") as refused:
         read_labelled_csv(path, task)
     assert message in str(refused.value)
@@ -321,7 +321,7 @@ def test_urgency_net_flags_what_rules_miss(tmp_path: Path) -> None:
     assert not analyzer.analyze("出警很快，态度很好").is_urgent
 
 
-UNFLAGGED_URGENT = ["我已经在天台上了", "我现在人就在天台上面", "天台上风很大我已经站在边上了"]
+UNFLAGGED_URGENT = ["天台的风好大，我已经站到边上了", "我现在人就在天台上面", "天台上风很大我已经站在边上了"]
 CALM = ["出警很快", "民警态度很好", "调解结果满意", "办证排队有点久", "还没有人联系我", "一般"]
 
 

@@ -60,6 +60,11 @@ def kinds(text: str) -> set[str]:
         ("那人放话说知道我家在哪", "threat"),
         ("我老公昨晚拿烟头烫我", "domestic_violence"),
         ("老公喝醉了扇我", "domestic_violence"),
+        # Found missing by an audit's own wording (rules 2026.12.06.4):
+        ("他发短信说知道我女儿在哪个学校上学", "threat"),
+        ("我已经在天台上了", "self_harm"),
+        ("我把自己割伤了，流了好多血", "self_harm"),
+        ("民警和对方吃饭喝酒，后来就不管了", "integrity"),
     ],
 )
 def test_flags_kind(text: str, kind: str) -> None:
@@ -95,6 +100,8 @@ def test_flag_carries_label_and_evidence() -> None:
         "我在人大附中门口被偷了手机",
         "问路问到派出所门口，辅警直接把我领过去了",
         "撞车后交警七八分钟就到现场了",
+        "我在天台上晒被子",
+        "切菜时不小心割伤了自己",
     ],
 )
 def test_no_flag(text: str) -> None:
