@@ -79,6 +79,13 @@ def test_copies_are_one_group_and_texts_without_letters_stay_apart() -> None:
     assert sorted(groups[1:]) == [[5000], [5001], [5003]]
 
 
+def test_complaints_that_only_share_where_they_happened_are_not_one_group() -> None:
+    """An audit found three different complaints about one window counted as one repeated complaint."""
+    texts = ["城南派出所户籍窗口态度太差了", "城南派出所户籍窗口排队太久了", "城南派出所户籍窗口关门太早了"]
+    assert group_similar(texts) == [[0], [1], [2]]
+    assert group_similar([*texts, "城南派出所的户籍窗口态度太差了！"])[0] == [0, 3]
+
+
 def test_group_similar_empty() -> None:
     assert group_similar([]) == []
 
