@@ -180,7 +180,7 @@ def evaluate_command(
     if split is not None:
         with _one_line_errors(f"cannot split {data}: "):
             train_rows, test_rows = split_rows(table, split, seed)
-    if split is not None and model_dir is None and task != "urgency":
+    if split is not None and model_dir is None:
         with _one_line_errors(f"cannot train {task}: "):
             analyzer = _train_for_evaluation(task, train_rows, base)
         click.echo(f"trained on {len(train_rows)} rows, evaluating on {len(test_rows)}")
@@ -216,12 +216,15 @@ def _check_categories(data: Path, rows: Sequence[LabelledRow], names: Sequence[s
 
 
 def _train_for_evaluation(task: str, rows: list[LabelledRow], base: bool) -> Analyzer:
+    """An analyzer with ``task``'s model trained on ``rows`` (the urgency rules screen as always)."""
     from nlp.analysis import Analyzer
-    from nlp.models.training import train_category, train_sentiment
+    from nlp.models.training import train_category, train_sentiment, train_urgency
     from nlp.taxonomy import Category, Taxonomy, default_taxonomy
 
     if task == "sentiment":
         return Analyzer(sentiment_model=train_sentiment(rows, base=base, progress=True))
+    if task == "urgency":
+        return Analyzer(urgency_model=train_urgency(rows, base=base, progress=True))
     names = sorted({name for _, label in rows for name in label.split("|")})
     taxonomy = default_taxonomy()
     if not set(names) <= set(taxonomy.names):

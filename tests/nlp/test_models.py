@@ -155,6 +155,19 @@ def test_cli_evaluate_urgency_reports_recall(tmp_path: Path) -> None:
     assert result.output.strip().splitlines()[-1] == "accuracy=1.0000 macro_f1=1.0000 recall=1.0000"
 
 
+def test_cli_evaluate_urgency_with_split_trains_the_net_on_the_rest(tmp_path: Path) -> None:
+    """As for the other tasks: the rules screen as always, the learned net comes from the 80 %."""
+    urgent = [("交警收了司机两百块就放走了", "integrity"), ("辅警收了五百块就不追究了", "integrity")] * 5
+    calm = [(text, "0") for text in ("出警很快", "民警态度很好", "调解结果满意", "办证排队有点久", "一般")] * 4
+    data = write_csv(tmp_path / "u.csv", urgent + calm)
+    result = CliRunner().invoke(
+        nlp_group, ["evaluate", "--task", "urgency", str(data), "--split", "0.2", "--seed", "42", "--no-base"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "trained on 24 rows, evaluating on 6" in result.output
+    assert result.output.strip().splitlines()[-1].endswith("recall=1.0000")
+
+
 @pytest.mark.parametrize(("flag", "shown"), [("--show-misses", True), ("--hide-misses", False)])
 def test_cli_evaluate_urgency_lists_misses_unless_hidden(tmp_path: Path, flag: str, shown: bool) -> None:
     """A blind set stays blind: --hide-misses prints the totals without the missed texts."""
