@@ -77,9 +77,14 @@ class CategoryClassifier:
         if self.model is None or features is None:
             total = sum(hits.values())
             return {name: count / total for name, count in hits.items()}
-        scores = {
-            name: probability for name, probability in self.model.predict_proba(features).items() if name in self._known
-        }
+        probabilities = self.model.predict_proba(features)
+        scores = {name: probability for name, probability in probabilities.items() if name in self._known}
+        # A category an administrator removed is still a class of the model: what the model
+        # gives it belongs to the fallback (其他), not to whichever category ranks next.
+        removed = sum(probability for name, probability in probabilities.items() if name not in self._known)
+        if removed:
+            fallback = self.taxonomy.fallback
+            scores[fallback] = scores.get(fallback, 0.0) + removed
         for name in hits:
             if name not in self._model_classes:
                 scores[name] = max(scores.get(name, 0.0), UNKNOWN_CATEGORY_SEED_SCORE)

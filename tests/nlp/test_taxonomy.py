@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp.taxonomy import default_taxonomy, load_taxonomy
+from nlp import Analyzer
+from nlp.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
 
 DEFAULT_NAMES = ("服务态度", "出警速度", "办案效率", "执法规范", "处理结果", "信息反馈", "廉洁问题", "其他")
 
@@ -44,3 +45,12 @@ def test_invalid_taxonomy_rejected(tmp_path: Path, data: object) -> None:
 def test_fingerprint_changes_with_seeds() -> None:
     taxonomy = default_taxonomy()
     assert len(taxonomy.fingerprint) == 8
+
+
+def test_a_removed_categorys_comments_go_to_the_fallback_not_the_runner_up() -> None:
+    """An audit found 民警收红包 filed under 信息反馈 once 廉洁问题 was removed."""
+    shipped = default_taxonomy()
+    kept = tuple(category for category in shipped.categories if category.name != "廉洁问题")
+    analyzer = Analyzer.load(taxonomy=Taxonomy(categories=kept, fallback=shipped.fallback, version="test"))
+    assert analyzer.analyze("民警收红包").categories == ("其他",)
+    assert analyzer.analyze("出警太慢了，等了一个小时").categories[0] == "出警速度"
