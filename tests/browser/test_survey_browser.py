@@ -348,6 +348,26 @@ def test_back_forward_and_reload_after_answering_show_pages_not_browser_errors(
     assert _response_count(live_server, token) == 1
 
 
+def test_a_link_that_expires_while_the_page_is_open_gives_the_comment_back(
+    new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str], screenshot
+):
+    token = seed_survey(expires_in=dt.timedelta(minutes=10))
+    page = new_page()
+    page.goto(live_server.survey_url(token))
+    with live_server.session_factory.begin() as session:  # the citizen took their time
+        survey = session.scalars(select(Survey).where(Survey.token == token)).one()
+        survey.expires_at = survey.expires_at - dt.timedelta(minutes=20)
+    page.get_by_text("非常不满意", exact=True).click()
+    page.get_by_label("意见或建议（选填）").fill("两个小时才来人，\n来了也不管")
+    page.get_by_role("button", name="提交评价").click()
+    page.get_by_role("heading", name="评价链接已过期").wait_for()
+    assert page.locator("blockquote.unsent").inner_text() == "两个小时才来人，\n来了也不管"
+    assert page.get_by_role("link", name="0575-85081110").is_visible()
+    assert page.evaluate(AUDIT_JS) == []
+    screenshot(page, "18-expired-while-open")
+    assert _response_count(live_server, token) == 0
+
+
 def test_the_page_fits_a_320px_screen(
     new_page: Callable[..., Any], live_server: LiveServer, seed_survey: Callable[..., str], screenshot
 ):

@@ -133,7 +133,7 @@ def _over_limit(*, write: bool) -> ResponseReturnValue | None:
 
 
 def _too_many_requests(item: RateLimitItem) -> ResponseReturnValue:
-    body, status = _message("rate_limited", 429)
+    body, status = _message("rate_limited", 429, unsent=_unsent_comment())
     return body, status, {"Retry-After": str(item.get_expiry())}
 
 
@@ -281,8 +281,28 @@ def _render(template: str, link: SurveyLink | None = None, **context: Any) -> st
     return current_app.jinja_env.get_template(f"citizen/{template}").render(survey=link, urls=urls, **context)
 
 
-def _message(kind: str, status: int, link: SurveyLink | None = None) -> tuple[str, int]:
-    return _render("message.html", link, kind=kind), status
+def _message(kind: str, status: int, link: SurveyLink | None = None, unsent: str = "") -> tuple[str, int]:
+    return _render("message.html", link, kind=kind, unsent_comment=unsent), status
+
+
+#: The most of an unsent comment a refusal shows back (the form takes 500 characters).
+MAX_UNSENT_CHARS = 2 * MAX_COMMENT_CHARS
+
+
+def _unsent_comment() -> str:
+    """The comment of an answer refused whatever it holds, to show it back.
+
+    A link that expired while the page was open, or a spent budget: the comment is stored
+    nowhere, and an elderly citizen should not have to type it again for the hotline.
+    Empty for anything but a POST of the survey form.
+    """
+    if request.method != "POST" or request.endpoint != "citizen.submit_survey":
+        return ""
+    try:
+        form = parse_survey_form(request.get_data(cache=True), request.content_type)
+    except (ValidationError, HTTPException):  # not the form, or a body over the size limit
+        return ""
+    return form.comment.strip()[:MAX_UNSENT_CHARS]
 
 
 def _closed_page(link: SurveyLink | None) -> ResponseReturnValue | None:
@@ -292,12 +312,12 @@ def _closed_page(link: SurveyLink | None) -> ResponseReturnValue | None:
     if link.answer is not None:
         return _render("answered.html", link, summary=summarize_answer(link.answer))
     if link.status is SurveyStatus.OPTED_OUT:
-        return _message("opted_out", 410, link)
+        return _message("opted_out", 410, link, _unsent_comment())
     if link.is_expired(clock_now()):
-        return _message("expired", 410, link)
+        return _message("expired", 410, link, _unsent_comment())
     if not link.is_answerable(clock_now()):
         # Never sent, failed, or a send whose outcome was lost: nothing to answer here.
-        return _message("unavailable", 410, link)
+        return _message("unavailable", 410, link, _unsent_comment())
     return None
 
 

@@ -291,6 +291,21 @@ def test_an_expired_link_says_so_and_gives_the_hotline(
     assert session.get_one(Survey, survey.id).opened_at is None
 
 
+def test_an_answer_refused_because_the_link_expired_meanwhile_shows_its_comment_back(
+    client: FlaskClient, make_survey: Callable[..., Survey], session: Session
+):
+    """Nothing is stored, but what the citizen typed is not lost: they can copy it for the hotline."""
+    survey = make_survey(expires_at=NOW - dt.timedelta(minutes=1))
+    comment = "等了两个小时<b>才来</b>\n态度也差"
+    page = client.post(f"/s/{survey.token}", data={"overall": "1", "comment": comment})
+    html = _text(page)
+    assert page.status_code == 410
+    assert "您这次填写的留言没有提交" in html
+    assert "等了两个小时&lt;b&gt;才来&lt;/b&gt;\n态度也差" in html  # escaped, line break kept
+    assert "没有提交" not in _text(client.get(f"/s/{survey.token}"))
+    assert _responses(session, survey) == []
+
+
 def test_an_expired_link_of_a_unit_without_hotline_points_to_the_unit(
     client: FlaskClient, make_survey: Callable[..., Survey], make_case: Callable[..., Case], make_unit
 ):
@@ -431,6 +446,9 @@ def test_every_client_has_a_budget_of_writes_that_reads_do_not_use(
     assert statuses[:20] == [303] + [200] * 19  # the answer, then its 已评价 page
     assert statuses[20] == 429
     assert client.get(f"/s/{survey.token}").status_code == 200
+    refused = client.post(f"/s/{survey.token}", data={"overall": "1", "comment": "出警太慢"})
+    assert refused.status_code == 429
+    assert "出警太慢" in _text(refused)  # shown back to copy, not lost
 
 
 def test_the_form_needs_no_cookie_or_csrf_token(guarded_app: Flask, survey: Survey, session: Session):
