@@ -285,6 +285,8 @@ def test_the_counter_counts_characters_as_the_server_does(
     assert page.get_by_label("意见或建议（选填）").input_value() == "👍" * 300
     page.get_by_label("意见或建议（选填）").fill("好" * 501)
     assert page.locator("#comment-count").inner_text() == "已超出 1 字（最多 500 字）"
+    page.get_by_label("意见或建议（选填）").fill("  " + "好" * 500 + "\n　")  # blanks the server strips
+    assert page.locator("#comment-count").inner_text() == "已输入 500 / 500 字"
 
 
 def test_the_page_works_without_javascript(

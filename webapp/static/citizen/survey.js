@@ -22,7 +22,9 @@
     }
     var announceTimer = null;
     var showCount = function () {
-      var used = characters ? characters(comment.value) : comment.value.length;
+      // Blanks around the comment are not stored, so they are not counted either.
+      var text = comment.value.trim();
+      var used = characters ? characters(text) : text.length;
       counter.textContent = used > max
         ? "已超出 " + (used - max) + " 字（最多 " + max + " 字）"
         : "已输入 " + used + " / " + max + " 字";
