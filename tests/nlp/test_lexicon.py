@@ -72,6 +72,11 @@ def test_skip_phrases_do_not_negate() -> None:
         ("效率超出预期", "positive"),
         ("Very professional", "positive"),
         ("NO ONE called me back", "negative"),
+        ("not good", "negative"),  # English negation (the audit: not good was positive, 0.80)
+        ("Not satisfied at all", "negative"),
+        ("The officer wasn't helpful", "negative"),
+        ("not bad", "positive"),
+        ("no problem", "positive"),
         ("人是挺客气的，可是来得太晚了", "negative"),
         ("效率不高", "negative"),
     ],
