@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from nlp.urgency import default_urgency_screen
+from surveys.logins import LOGIN, LOGIN_REFUSED
 from surveys.models import AuditEntry, Ticket, Unit, User
 from surveys.paging import clamp_page
 from surveys.units import is_top_level, subtree_unit_ids
@@ -29,8 +30,8 @@ AUDIT_PAGE_SIZE = 50
 
 #: Every action the code records, as an administrator reads it (an unknown one shows as recorded).
 ACTION_LABELS: dict[str, str] = {
-    "login": "登录",
-    "login.refused": "登录失败",
+    LOGIN: "登录",
+    LOGIN_REFUSED: "登录失败",
     "phone.reveal": "查看完整号码",
     "urgency.dismiss": "标记预警误报",
     "urgency.propose_dismissal": "提出预警误报",
@@ -229,7 +230,7 @@ def _actor(entry: AuditEntry) -> str:
         return f"{entry.actor.display_name}（{entry.actor.username}）"
     if entry.detail.get("via") == "cli":
         return f"命令行（{entry.detail.get('os_user', '')}）"
-    return "未登录" if entry.action == "login.refused" else "系统"
+    return "未登录" if entry.action == LOGIN_REFUSED else "系统"
 
 
 def _target(entry: AuditEntry, users: dict[int, User], units: dict[int, Unit]) -> str:

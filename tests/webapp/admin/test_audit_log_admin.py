@@ -17,13 +17,6 @@ UTC = dt.UTC
 
 
 @pytest.fixture
-def city_admin(auth: AuthActions, tree: Tree, make_user: Callable[..., User]) -> User:
-    admin = make_user(Role.ADMIN, tree.city, display_name="系统管理员")
-    auth.login(admin.username)
-    return admin
-
-
-@pytest.fixture
 def late_reveals(session: Session, tree: Tree, make_user: Callable[..., User]) -> User:
     """A handler's two reveals: 23:30 on 5 December and 00:30 on 6 December, Beijing time."""
     handler = make_user(unit=tree.east_station, display_name="王警官")

@@ -35,13 +35,6 @@ def _revisions(session: Session) -> int:
     return session.scalar(select(func.count(TaxonomyRevision.id))) or 0
 
 
-@pytest.fixture
-def city_admin(auth: AuthActions, tree: Tree, make_user: Callable[..., User]) -> User:
-    admin = make_user(Role.ADMIN, tree.city)
-    auth.login(admin.username)
-    return admin
-
-
 @pytest.mark.parametrize("role", [Role.HANDLER, Role.SUPERVISOR])
 def test_only_administrators_see_the_page(
     client: FlaskClient, auth: AuthActions, tree: Tree, make_user: Callable[..., User], role: Role
