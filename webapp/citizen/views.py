@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_limiter.errors import RateLimitExceeded
 from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 from sqlalchemy import Connection, Engine
@@ -63,12 +62,6 @@ bp = Blueprint("citizen", __name__, url_prefix="/s")
 bp.add_app_template_filter(hotline_tel_uri, "tel_uri")
 
 csrf.exempt(bp)  # see the module docstring
-
-
-@limiter.request_filter
-def _is_citizen_request() -> bool:
-    """The citizen routes count their own limits (below): the limiter's hooks skip them."""
-    return request.blueprint == bp.name
 
 
 WRITE_SCOPE = "citizen"
@@ -135,12 +128,6 @@ def _over_limit(*, write: bool) -> ResponseReturnValue | None:
 def _too_many_requests(item: RateLimitItem) -> ResponseReturnValue:
     body, status = _message("rate_limited", 429, unsent=_unsent_comment())
     return body, status, {"Retry-After": str(item.get_expiry())}
-
-
-@bp.errorhandler(RateLimitExceeded)
-def _rate_limit_exceeded(_exc: RateLimitExceeded) -> ResponseReturnValue:
-    """An app-wide limit (``RATELIMIT_DEFAULT``, if one is ever set) gets the same page."""
-    return _message("rate_limited", 429)
 
 
 #: The page for an HTTP error by its code; other client errors are ``bad_request``, server errors ``server_error``.
