@@ -147,7 +147,20 @@ _ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowerca
 _STARS: Final = frozenset("⭐🌟★")
 # 5分, 打了60分, 给个10分吧: a number of points, read on the scale it implies.
 # A deduction of points (扣了12分) is a traffic penalty, not a score.
-_RATING: Final = re.compile(r"(?<![\d.])(?<!扣)(?<!扣了)(\d{1,3})\s*分(?!钟|局|队|之|析|别|开|配|享|类|手|期)")
+_NOT_A_SCORE_AFTER: Final = "钟|局|队|之|析|别|开|配|享|类|手|期"
+_RATING: Final = re.compile(rf"(?<![\d.])(?<!扣)(?<!扣了)(\d{{1,3}})\s*分(?!{_NOT_A_SCORE_AFTER})")
+# 五分, 给零分, 打一百分: the same in Chinese numerals, but only where it is plainly a
+# score, because 分 in Chinese numerals is as often a cent (一分没花, 一分价钱一分货), a
+# clock time (两点十分) or a typo for 份 (三分饺子): after 给, 打, 评, 值 or 全 (给了五分,
+# 全五分好评), or as the whole reply (五分, 零分，菜里有虫). 十分 before a word is "very".
+_CHINESE_RATING: Final = re.compile(
+    rf"(?P<given>(?:给|打|评|值|全)(?:了|个|你|他|她|您)?)?(?P<points>[零〇一二两三四五六七八九十]{{1,3}}|一?百)分"
+    rf"(?!{_NOT_A_SCORE_AFTER})"
+)
+_CHINESE_DIGITS: Final = {digit: value for value, digit in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_CJK_WORD_CHAR: Final = re.compile(r"[\u4e00-\u9fff]")
+#: What may follow a score given as the whole reply (五分吧, 十分！); 十分满意 is "very".
+_AFTER_REPLY_SCORE: Final = frozenset("吧啊呀哦了呢嘛")
 
 
 def rating_of(text: str) -> float | None:
@@ -160,9 +173,9 @@ def rating_of(text: str) -> float | None:
     if stars:
         return max(-1.0, min(1.0, (min(stars, 5) - 3) / 2))
     match = _RATING.search(text)
-    if match is None:
+    points = int(match.group(1)) if match is not None else _chinese_points(text)
+    if points is None:
         return None
-    points = int(match.group(1))
     if points <= 5:
         value = (points - 3) / 2
     elif points <= 10:
@@ -170,6 +183,35 @@ def rating_of(text: str) -> float | None:
     else:
         value = (points - 60) / 40
     return max(-1.0, min(1.0, value))
+
+
+def _chinese_points(text: str) -> int | None:
+    """The first score in Chinese numerals (给五分, 零分, 打一百分) in ``text``, or None."""
+    for match in _CHINESE_RATING.finditer(text):
+        if not match.group("given"):
+            if match.start():
+                continue  # not the whole reply
+            after = text[match.end() : match.end() + 1]
+            if after and _CJK_WORD_CHAR.match(after) and after not in _AFTER_REPLY_SCORE:
+                continue  # 十分满意, 五分钟: a word goes on
+        points = _chinese_number(match.group("points"))
+        if points is not None and points <= 100:
+            return points
+    return None
+
+
+def _chinese_number(numeral: str) -> int | None:
+    """零 to 一百 written in Chinese numerals (五, 十五, 六十, 一百), or None."""
+    if numeral in ("百", "一百"):
+        return 100
+    if "十" not in numeral:
+        return _CHINESE_DIGITS[numeral] if len(numeral) == 1 else None
+    tens, _, ones = numeral.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    tens_value = 1 if not tens else _CHINESE_DIGITS[tens]
+    ones_value = 0 if not ones else _CHINESE_DIGITS[ones]
+    return tens_value * 10 + ones_value
 
 
 @dataclass(frozen=True)
@@ -303,6 +345,9 @@ class LexiconScorer:
                     if entry is None:
                         i += 1
                         break
+                    if (ch.isascii() or text[i + size - 1].isascii()) and _inside_ascii_word(text, i, size):
+                        limit = size - 1  # ok in book, bad in badge: try a shorter term
+                        continue
                     # A modifier must not swallow the start of a longer sentiment term:
                     # 并没有人联系 is 并 + 没有人联系, 根本没人管 is 根本 + 没人管.
                     cut = self._sentiment_inside(text, i, size) if entry[0] not in _SENTIMENT else 0
@@ -434,6 +479,19 @@ class LexiconScorer:
             rating=rating_of(text),
             length=len(stripped),
         )
+
+
+def _inside_ascii_word(text: str, start: int, size: int) -> bool:
+    """Whether ``text[start:start + size]`` begins or ends inside a longer English word."""
+    before = text[start - 1] if start else ""
+    after = text[start + size] if start + size < len(text) else ""
+    return (_is_ascii_letter(before) and _is_ascii_letter(text[start])) or (
+        _is_ascii_letter(after) and _is_ascii_letter(text[start + size - 1])
+    )
+
+
+def _is_ascii_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
 
 
 def _any_of(markers: tuple[str, ...]) -> re.Pattern[str] | None:

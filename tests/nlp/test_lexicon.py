@@ -101,6 +101,23 @@ def test_dialect_english_and_contrast_terms(text: str, expected: str) -> None:
         ("等了15分钟", None),
         ("驾照扣了12分", None),
         ("满意", None),
+        # Chinese numerals: where plainly a score, after 给/打/评/值/全 or as the whole reply.
+        ("五分", 1.0),
+        ("给五分好评", 1.0),
+        ("打了一百分", 1.0),
+        ("只能给一分", -1.0),
+        ("给零分都多了", -1.0),
+        ("零分，菜里有虫", -1.0),
+        ("十分吧", 1.0),
+        ("给他六十分", 0.0),
+        ("十分满意", None),  # "very"
+        ("觉得十分满意", None),
+        ("一分钱没花就办好了", None),  # a cent
+        ("办事没收一分好处", None),
+        ("两点十分才到", None),  # a clock time
+        ("五分钟就到了", None),
+        ("三分之一", None),
+        ("扣了三分", None),
     ],
 )
 def test_rating_in_words(text: str, expected: float | None) -> None:
@@ -200,3 +217,18 @@ def test_the_fingerprint_follows_every_table_and_is_in_the_model_version() -> No
     fewer_markers = dataclasses.replace(lexicon, sarcasm_markers=lexicon.sarcasm_markers[1:])
     assert fewer_markers.fingerprint != lexicon.fingerprint
     assert Analyzer().model_version.endswith(f"+lex-{lexicon.fingerprint}")
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [("everything by the book", "ok"), ("a badge", "bad"), ("skinder", "kind"), ("goodbye", "good")],
+)
+def test_an_english_term_is_not_matched_inside_a_longer_word(text: str, absent: str) -> None:
+    assert absent not in [hit.term for hit in default_lexicon_scorer().score(normalize_text(text)).hits]
+
+
+@pytest.mark.parametrize(
+    ("text", "term"), [("ok了", "ok"), ("很good", "good"), ("bad!", "bad"), ("came quickly", "quickly")]
+)
+def test_an_english_term_beside_chinese_or_punctuation_is_matched(text: str, term: str) -> None:
+    assert term in [hit.term for hit in default_lexicon_scorer().score(normalize_text(text)).hits]

@@ -22,6 +22,7 @@ from nlp.models.datasets import normalize_label, police_rows, read_labelled_csv,
 from nlp.models.training import (
     LOGISTIC,
     NB_SVM,
+    TRAINABLE_TASKS,
     TrainingConfig,
     _nb_ratio,
     train_category,
@@ -498,3 +499,20 @@ def test_seed_hits_count_each_seed_present_once_in_taxonomy_order() -> None:
     assert list(classifier.seed_hits("差得很，等了半天")) == ["速度", "态度"]
     assert classifier.seed_hits("挺好") == {}
     assert classifier.seed_hits("") == {}
+
+
+@pytest.mark.parametrize("task", TRAINABLE_TASKS)
+def test_the_shipped_model_is_what_its_rebuild_command_gives(tmp_path: Path, task: str) -> None:
+    """``minyi nlp train --task T`` (docs/nlp.md) must rebuild the shipped file from main.
+
+    A change to normalisation, features or the corpus that alters training shows up
+    here, so the shipped model is retrained with it rather than silently going stale.
+    """
+    shipped = LinearTextModel.load(default_model_dir() / f"{task}.json")
+    train_model(task, [], tmp_path, version=shipped.version)
+    rebuilt = LinearTextModel.load(tmp_path / f"{task}.json")
+    assert rebuilt.terms == shipped.terms
+    # Identical here; the tolerance is for another machine's floating-point library.
+    assert np.allclose(rebuilt.coef, shipped.coef, rtol=1e-4, atol=1e-6)
+    assert np.allclose(rebuilt.intercept, shipped.intercept, rtol=1e-4, atol=1e-6)
+    assert rebuilt.metadata == shipped.metadata | {"trained_at": rebuilt.metadata["trained_at"]}
