@@ -147,20 +147,24 @@ _ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowerca
 _STARS: Final = frozenset("⭐🌟★")
 # 5分, 打了60分, 给个10分吧: a number of points, read on the scale it implies.
 # A deduction of points (扣了12分) is a traffic penalty, not a score.
-_NOT_A_SCORE_AFTER: Final = "钟|局|队|之|析|别|开|配|享|类|手|期"
+_NOT_A_SCORE_AFTER: Final = "钟|局|队|之|析|别|开|配|享|类|手|期|钱|多钟|半钟|百"
 _RATING: Final = re.compile(rf"(?<![\d.])(?<!扣)(?<!扣了)(\d{{1,3}})\s*分(?!{_NOT_A_SCORE_AFTER})")
 # 五分, 给零分, 打一百分: the same in Chinese numerals, but only where it is plainly a
 # score, because 分 in Chinese numerals is as often a cent (一分没花, 一分价钱一分货), a
-# clock time (两点十分) or a typo for 份 (三分饺子): after 给, 打, 评, 值 or 全 (给了五分,
-# 全五分好评), or as the whole reply (五分, 零分，菜里有虫). 十分 before a word is "very".
+# clock time (两点十分), a call's length (打了一分多钟) or a typo for 份 (三分饺子): after
+# 给, 打, 评, 值, 评分 or a 全 that ends no word (给了个五分, 全五分好评; not 安全十分重要), or
+# at the start of a clause with no word after it (五分, 服务很好，五分吧, 零分，菜里有虫,
+# 五分好评). 十分 before a word is "very" (十分满意, 给了十分详细的解释).
 _CHINESE_RATING: Final = re.compile(
-    rf"(?P<given>(?:给|打|评|值|全)(?:了|个|你|他|她|您)?)?(?P<points>[零〇一二两三四五六七八九十]{{1,3}}|一?百)分"
-    rf"(?!{_NOT_A_SCORE_AFTER})"
+    r"(?P<given>(?:评分|打分|给|打|评|值|(?<![\u4e00-\u9fff])全)(?:了个|了|个|你们|你|他们|他|她们|她|您)?)?"
+    rf"(?P<points>[零〇一二两三四五六七八九十]{{1,3}}|一?百)分(?!{_NOT_A_SCORE_AFTER})"
 )
 _CHINESE_DIGITS: Final = {digit: value for value, digit in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CJK_WORD_CHAR: Final = re.compile(r"[\u4e00-\u9fff]")
-#: What may follow a score given as the whole reply (五分吧, 十分！); 十分满意 is "very".
-_AFTER_REPLY_SCORE: Final = frozenset("吧啊呀哦了呢嘛")
+#: What may follow a score given at the start of a clause (五分吧, 五分好评, 零分都嫌多).
+_AFTER_REPLY_SCORE: Final = ("吧", "啊", "呀", "哦", "了", "呢", "嘛", "好评", "差评", "满分", "都")
+#: What may come right before a score that starts a clause (after the text's start).
+_CLAUSE_STARTS: Final = frozenset(",.!?;:~ 。，、！？；：～…")
 
 
 def rating_of(text: str) -> float | None:
@@ -189,15 +193,22 @@ def _chinese_points(text: str) -> int | None:
     """The first score in Chinese numerals (给五分, 零分, 打一百分) in ``text``, or None."""
     for match in _CHINESE_RATING.finditer(text):
         if not match.group("given"):
-            if match.start():
-                continue  # not the whole reply
-            after = text[match.end() : match.end() + 1]
-            if after and _CJK_WORD_CHAR.match(after) and after not in _AFTER_REPLY_SCORE:
-                continue  # 十分满意, 五分钟: a word goes on
+            start = match.start()
+            if start and text[start - 1] not in _CLAUSE_STARTS:
+                continue  # inside a clause: 一分, 两分 of something else
+            if _word_goes_on(text, match.end()):
+                continue  # 十分满意, 五分局
+        elif match.group("points") == "十" and _word_goes_on(text, match.end()):
+            continue  # 给了十分详细的解释: "very"
         points = _chinese_number(match.group("points"))
         if points is not None and points <= 100:
             return points
     return None
+
+
+def _word_goes_on(text: str, end: int) -> bool:
+    """Whether a Chinese word continues at ``end``, other than a particle or 好评 after a score."""
+    return bool(_CJK_WORD_CHAR.match(text, end)) and not text.startswith(_AFTER_REPLY_SCORE, end)
 
 
 def _chinese_number(numeral: str) -> int | None:
@@ -481,13 +492,25 @@ class LexiconScorer:
         )
 
 
+#: Endings an English term may carry and still be itself (badly, rudeness, slower, thankyou).
+#: Not a plural s: all kinds of is no praise.
+_ENGLISH_SUFFIX: Final = re.compile(r"(?:ly|ness|er|est|ed|d|ful|fully|you)(?![a-z])")
+
+
 def _inside_ascii_word(text: str, start: int, size: int) -> bool:
-    """Whether ``text[start:start + size]`` begins or ends inside a longer English word."""
+    """Whether ``text[start:start + size]`` begins inside a longer English word or ends inside one.
+
+    Ending inside one is allowed when the rest of the word is a common ending: *bad* is
+    found in *badly*, not in *badge*; *ok* is not found in *book*.
+    """
     before = text[start - 1] if start else ""
-    after = text[start + size] if start + size < len(text) else ""
-    return (_is_ascii_letter(before) and _is_ascii_letter(text[start])) or (
-        _is_ascii_letter(after) and _is_ascii_letter(text[start + size - 1])
-    )
+    if _is_ascii_letter(before) and _is_ascii_letter(text[start]):
+        return True
+    end = start + size
+    after = text[end] if end < len(text) else ""
+    if _is_ascii_letter(after) and _is_ascii_letter(text[end - 1]):
+        return _ENGLISH_SUFFIX.match(text, end) is None
+    return False
 
 
 def _is_ascii_letter(char: str) -> bool:

@@ -118,6 +118,14 @@ def test_dialect_english_and_contrast_terms(text: str, expected: str) -> None:
         ("五分钟就到了", None),
         ("三分之一", None),
         ("扣了三分", None),
+        ("服务很好，五分", 1.0),  # a clause of its own
+        ("五分好评", 1.0),
+        ("给了个零分", -1.0),
+        ("评分五分", 1.0),
+        ("电话打了五分多钟还是占线", None),  # a call's length
+        ("安全十分重要", None),  # 全 ends 安全
+        ("给了十分详细的解释", None),
+        ("没给一分钱红包也办了", None),
     ],
 )
 def test_rating_in_words(text: str, expected: float | None) -> None:
@@ -221,14 +229,25 @@ def test_the_fingerprint_follows_every_table_and_is_in_the_model_version() -> No
 
 @pytest.mark.parametrize(
     ("text", "absent"),
-    [("everything by the book", "ok"), ("a badge", "bad"), ("skinder", "kind"), ("goodbye", "good")],
+    [("everything by the book", "ok"), ("a badge", "bad"), ("unkind", "kind"), ("goodbye", "good"), ("badges", "bad")],
 )
 def test_an_english_term_is_not_matched_inside_a_longer_word(text: str, absent: str) -> None:
     assert absent not in [hit.term for hit in default_lexicon_scorer().score(normalize_text(text)).hits]
 
 
 @pytest.mark.parametrize(
-    ("text", "term"), [("ok了", "ok"), ("很good", "good"), ("bad!", "bad"), ("came quickly", "quickly")]
+    ("text", "term"),
+    [
+        ("ok了", "ok"),
+        ("很good", "good"),
+        ("bad!", "bad"),
+        ("came quickly", "quick"),  # a common ending: ly, ness, er, est, ed, ful, you
+        ("treated me badly", "bad"),
+        ("such rudeness", "rude"),
+        ("slower than expected", "slow"),
+        ("thankyou officer", "thank"),
+        ("the officer was unkind", "unkind"),
+    ],
 )
 def test_an_english_term_beside_chinese_or_punctuation_is_matched(text: str, term: str) -> None:
     assert term in [hit.term for hit in default_lexicon_scorer().score(normalize_text(text)).hits]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
 from collections.abc import Callable
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -39,3 +44,37 @@ def test_citizen_pages_pass_the_limiters_hooks_by(limited_client: FlaskClient):
     assert not any(name.startswith("X-RateLimit") for response in responses for name, _ in response.headers)
     # The hooks still run for the staff pages after it.
     assert limited_client.get("/login").headers["X-RateLimit-Remaining"] == "1"
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A running Redis (started here, keeping nothing on disk, if the machine has none up)."""
+    if not _redis_answers() and shutil.which("redis-server"):
+        subprocess.run(["redis-server", "--daemonize", "yes", "--save", "", "--appendonly", "no"], check=True)  # noqa: S607
+        for _ in range(50):
+            if _redis_answers():
+                break
+            time.sleep(0.1)
+    assert _redis_answers(), f"Redis not reachable at {REDIS_URL}"
+    return REDIS_URL
+
+
+def test_a_redis_store_keeps_the_counts_where_every_worker_sees_them(make_app: Callable[..., Flask], redis_url: str):
+    """docs/operations.md: with more than one worker the counts belong in Redis, not in each process."""
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()  # the tests' own database number; the one extension instance keeps its first key prefix
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_DEFAULT="2 per minute")
+    client = app.test_client()
+    assert [client.get("/login").status_code for _ in range(3)] == [200, 200, 429]
+    assert store.keys()  # the counts are in Redis, so another worker process counts on from them
+    store.flushdb()
