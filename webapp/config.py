@@ -23,6 +23,12 @@ DEFAULTS: dict[str, Any] = {
     "WTF_I18N_ENABLED": False,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # A rate-limit store that is down (Redis) must not take the site with it: the storage
+    # raises limits.errors.StorageError, after which Flask-Limiter counts in each process
+    # until the store answers again; a citizen page that meets the error goes uncounted
+    # (webapp.citizen.views).
+    "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
     # Failed logins per account, from any client (webapp.auth.views).
     "LOGIN_ACCOUNT_RATE_LIMIT": "10 per 15 minutes",

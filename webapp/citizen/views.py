@@ -14,6 +14,8 @@ unknown tokens (``SURVEY_MISS_RATE_LIMIT``), on top of a per-client budget of wr
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from markupsafe import Markup
 from sqlalchemy import Connection, Engine
 from werkzeug.exceptions import HTTPException
@@ -57,6 +60,8 @@ from webapp.citizen.forms import SurveyForm, parse_survey_form
 from webapp.clock import now as clock_now
 from webapp.db import get_session, session_factory
 from webapp.extensions import csrf, limiter
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("citizen", __name__, url_prefix="/s")
 bp.add_app_template_filter(hotline_tel_uri, "tel_uri")
@@ -115,14 +120,41 @@ def _over_limit(*, write: bool) -> ResponseReturnValue | None:
         return None
     writes, misses = limits
     strategy = limiter.limiter
-    for item in misses:
-        if not strategy.test(item, *_identifiers(MISS_SCOPE)):
-            return _too_many_requests(item)
-    if write:
-        for item in writes:
-            if not strategy.hit(item, *_identifiers(WRITE_SCOPE)):
+    with _counts_unless_store_down():
+        for item in misses:
+            if not strategy.test(item, *_identifiers(MISS_SCOPE)):
                 return _too_many_requests(item)
+        if write:
+            for item in writes:
+                if not strategy.hit(item, *_identifiers(WRITE_SCOPE)):
+                    return _too_many_requests(item)
     return None
+
+
+#: Seconds between two warnings that the rate-limit store is down, per process.
+STORE_DOWN_WARNING_INTERVAL = 60.0
+_store_down_warned_at: float | None = None
+
+
+@contextmanager
+def _counts_unless_store_down() -> Iterator[None]:
+    """Count against the budgets, or skip counting while the limiter's store is down.
+
+    A citizen with a real link must be able to answer while Redis is restarting: the
+    token's 72 random bits are what makes guessing useless, the budgets only slow it
+    down. So a storage error lets the request through uncounted (logged at most once a
+    minute per process) instead of answering 500. Once a staff page has met the error,
+    Flask-Limiter counts in the process (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``) and
+    ``limiter.limiter`` is that fallback, so the budgets are counted there meanwhile.
+    """
+    global _store_down_warned_at
+    try:
+        yield
+    except StorageError as exc:
+        now = time.monotonic()
+        if _store_down_warned_at is None or now - _store_down_warned_at >= STORE_DOWN_WARNING_INTERVAL:
+            _store_down_warned_at = now
+            logger.warning("rate-limit store unreachable, citizen budgets not counted: %s", exc.storage_error)
 
 
 def _too_many_requests(item: RateLimitItem) -> ResponseReturnValue:
@@ -155,8 +187,9 @@ def _unknown_link() -> ResponseReturnValue:
     limits = _limits()
     if limits is not None:
         strategy = limiter.limiter
-        for item in limits[1]:
-            strategy.hit(item, *_identifiers(MISS_SCOPE))
+        with _counts_unless_store_down():
+            for item in limits[1]:
+                strategy.hit(item, *_identifiers(MISS_SCOPE))
     return _message("unknown", 404)
 
 

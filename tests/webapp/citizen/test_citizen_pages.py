@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_limiter import Limiter
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.models import Case, CaseCategory, OptOut, Response, Survey
 from surveys.states import SurveyStatus
 from tests.conftest import NOW
+from webapp.citizen import views as citizen_views
 
 STATIC = Path(__file__).resolve().parents[3] / "webapp" / "static"
 
@@ -449,6 +453,41 @@ def test_every_client_has_a_budget_of_writes_that_reads_do_not_use(
     refused = client.post(f"/s/{survey.token}", data={"overall": "1", "comment": "出警太慢"})
     assert refused.status_code == 429
     assert "出警太慢" in _text(refused)  # shown back to copy, not lost
+
+
+#: A Redis nobody listens on: every counter increment or test fails to connect.
+UNREACHABLE_STORE = "redis://127.0.0.1:1/0"
+
+
+def test_citizens_still_answer_while_the_rate_limit_store_is_down(
+    make_app: Callable[..., Flask],
+    survey: Survey,
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Redis restarting must not turn every survey link into a 500: the budgets go uncounted meanwhile."""
+    monkeypatch.setattr(citizen_views, "_store_down_warned_at", None)  # no warning this minute yet
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=UNREACHABLE_STORE)
+    # The one Flask-Limiter instance switches to its in-memory fallback once a staff page
+    # finds the store down (an earlier test may have): hand the citizen views the store itself.
+    down = FixedWindowRateLimiter(storage_from_string(UNREACHABLE_STORE, wrap_exceptions=True))
+    monkeypatch.setattr(Limiter, "limiter", property(lambda _self: down))
+    client = app.test_client()
+    with caplog.at_level("WARNING", logger="webapp.citizen.views"):
+        assert client.get(f"/s/{survey.token}").status_code == 200
+        assert client.post(f"/s/{survey.token}", data={"overall": "2"}).status_code == 303
+        assert client.get("/s/AAAAAAAAAAAA").status_code == 404
+    assert [r.overall for r in _responses(session, survey)] == [2]
+    warnings = [record for record in caplog.records if "rate-limit store unreachable" in record.getMessage()]
+    assert len(warnings) == 1  # once a minute per process, not once per request
+
+
+def test_staff_logins_fall_back_to_counting_in_the_process_while_the_store_is_down(make_app: Callable[..., Flask]):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=UNREACHABLE_STORE, LOGIN_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    statuses = [client.post("/login", data={"username": "x", "password": "y"}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]  # refused logins, then the limit: counted, not a 500
 
 
 def test_the_form_needs_no_cookie_or_csrf_token(guarded_app: Flask, survey: Survey, session: Session):
