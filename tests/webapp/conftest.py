@@ -14,6 +14,7 @@ from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import Case, Channel, Survey, Ticket, Unit
 from surveys.triage import open_ticket_if_needed
+from webapp.extensions import limiter
 
 
 @pytest.fixture
@@ -37,3 +38,14 @@ def make_ticket(
         return ticket
 
     return factory
+
+
+@pytest.fixture
+def limiter_store_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-Limiter's store marked alive for this test, and as it was again afterwards.
+
+    The one module-level limiter keeps, across apps, that its store was found down (its
+    private ``_storage_dead``) and then counts in its in-memory fallback: a test that takes
+    the store down would leave the next one counting there instead of in its own store.
+    """
+    monkeypatch.setattr(limiter, "_storage_dead", False)

@@ -69,6 +69,7 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.mark.usefixtures("limiter_store_alive")
 def test_a_redis_store_keeps_the_counts_where_every_worker_sees_them(make_app: Callable[..., Flask], redis_url: str):
     """docs/operations.md: with more than one worker the counts belong in Redis, not in each process."""
     store = redis.Redis.from_url(redis_url)

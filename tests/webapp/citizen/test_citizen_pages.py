@@ -483,6 +483,7 @@ def test_citizens_still_answer_while_the_rate_limit_store_is_down(
     assert len(warnings) == 1  # once a minute per process, not once per request
 
 
+@pytest.mark.usefixtures("limiter_store_alive")
 def test_staff_logins_fall_back_to_counting_in_the_process_while_the_store_is_down(make_app: Callable[..., Flask]):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=UNREACHABLE_STORE, LOGIN_RATE_LIMIT="2 per minute")
     client = app.test_client()
