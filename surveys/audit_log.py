@@ -21,7 +21,7 @@ from nlp.urgency import default_urgency_screen
 from surveys.logins import LOGIN, LOGIN_REFUSED
 from surveys.models import AuditEntry, Ticket, Unit, User
 from surveys.paging import clamp_page
-from surveys.units import is_top_level, subtree_unit_ids
+from surveys.units import is_top_level, is_within, subtree_unit_ids
 
 _Row = TypeVar("_Row", User, Unit, Ticket)
 
@@ -205,7 +205,7 @@ def _describe(session: Session, scope: Unit, entries: Sequence[AuditEntry]) -> l
                 actor=_actor(entry),
                 action=ACTION_LABELS.get(entry.action, entry.action),
                 target=_target(entry, users, units),
-                ticket_id=ticket.id if ticket is not None and ticket.unit.path.startswith(scope.path) else None,
+                ticket_id=ticket.id if ticket is not None and is_within(ticket.unit, scope) else None,
                 details=_details(entry.detail),
             )
         )

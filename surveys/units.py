@@ -115,6 +115,11 @@ def in_subtree(unit_path_column: SQLColumnExpression[str], root: Unit) -> Column
     return unit_path_column.startswith(root.path, autoescape=True)
 
 
+def is_within(unit: Unit, root: Unit) -> bool:
+    """Whether ``unit`` is ``root`` or lies under it: :func:`in_subtree` for a unit already loaded."""
+    return unit.path.startswith(root.path)
+
+
 def get_unit_by_code(session: Session, code: str) -> Unit | None:
     """Look a unit up by its external code."""
     return session.scalars(select(Unit).where(Unit.code == code)).one_or_none()

@@ -12,6 +12,11 @@ from surveys.text import NOT_ONE_LINE
 INDENT = "\u3000"
 
 
+def strip(value: str | None) -> str:
+    """A text field's filter: the blanks around what was typed are not part of it."""
+    return (value or "").strip()
+
+
 class OneLine:
     """Refuse control characters in a one-line field: nothing to look for, and PostgreSQL refuses a NUL outright."""
 

@@ -28,7 +28,7 @@ from surveys.audit_log import ACTION_LABELS, AuditFilter
 from surveys.models import CASE_CATEGORY_LABELS, CaseCategory
 from surveys.policy import PolicyOverrides
 from surveys.taxonomies import MAX_CATEGORIES
-from webapp.forms import FilterForm, OneLine, StaffForm
+from webapp.forms import FilterForm, OneLine, StaffForm, strip
 
 
 class CheckboxListField(SelectMultipleField):
@@ -80,15 +80,11 @@ class DispatchPolicyForm(StaffForm):
 SEED_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
 
 
-def _strip(value: str | None) -> str:
-    return (value or "").strip()
-
-
 class CategoryRowForm(Form):
     """One category of the taxonomy form (a sub-form: the page's CSRF token covers it)."""
 
-    name = StringField("类别名称", filters=[_strip])
-    description = StringField("说明", filters=[_strip])
+    name = StringField("类别名称", filters=[strip])
+    description = StringField("说明", filters=[strip])
     seeds = TextAreaField("关键词（每行一个，或用顿号、逗号分隔）")
     remove = BooleanField("删除此类别")
 
@@ -99,7 +95,7 @@ class CategoryRowForm(Form):
 
     def is_blank(self) -> bool:
         """An untouched empty row (the form always offers one for a new category)."""
-        return not (self.name.data or self.description.data or _strip(self.seeds.data))
+        return not (self.name.data or self.description.data or strip(self.seeds.data))
 
 
 class TaxonomyForm(StaffForm):
@@ -144,7 +140,7 @@ class AuditFilterForm(FilterForm):
     actor = StringField(
         "操作人",
         default="",
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=64, message="操作人不能超过 64 个字"), OneLine("操作人")],
     )
     since = DateField("起始日期", validators=[Optional()])

@@ -28,7 +28,7 @@ from surveys.policy_admin import (
 from surveys.settings import Settings
 from surveys.skip_reasons import SKIP_REASON_LABELS
 from surveys.taxonomies import TaxonomyValidationError, current_revision, current_taxonomy, save_taxonomy
-from surveys.units import is_top_level, subtree_units
+from surveys.units import is_top_level, is_within, subtree_units
 from webapp.admin.forms import AuditFilterForm, DispatchPolicyForm, TaxonomyForm
 from webapp.clock import now as clock_now
 from webapp.db import get_session
@@ -61,7 +61,7 @@ def _settings() -> Settings:
 def _unit_in_scope(unit_id: int) -> Unit:
     scope = current_staff().scope_unit
     unit = get_session().get(Unit, unit_id)
-    if unit is None or not unit.path.startswith(scope.path):
+    if unit is None or not is_within(unit, scope):
         abort(404)
     return unit
 

@@ -36,7 +36,7 @@ from surveys.index import (
 from surveys.models import Role, Unit
 from surveys.themes import complaint_themes
 from surveys.ticket_queue import count_tickets
-from surveys.units import child_units
+from surveys.units import child_units, is_within
 from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.downloads import xlsx_attachment
@@ -79,7 +79,7 @@ def _selected_unit() -> Unit:
         return scope
     unit_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ROW_ID)) else 0
     candidate = get_session().get(Unit, unit_id) if 1 <= unit_id <= MAX_ROW_ID else None
-    if candidate is None or not candidate.path.startswith(scope.path):
+    if candidate is None or not is_within(candidate, scope):
         raise StaffError(404, "没有这个单位，或它不在您的权限范围内。")
     return candidate
 
@@ -128,7 +128,7 @@ def index() -> str:
     scope = current_staff().scope_unit
     breadcrumbs = []
     node: Unit | None = selection.unit
-    while node is not None and node.path.startswith(scope.path):
+    while node is not None and is_within(node, scope):
         breadcrumbs.insert(0, node)
         node = node.parent
     return render_template(

@@ -15,7 +15,7 @@ from surveys.models import Ticket, TicketPriority, Unit, User
 from surveys.states import TicketStatus
 from surveys.ticket_queue import QUEUE_STATES, QueueFilter
 from surveys.triage import PRIORITY_LABELS, STATUS_LABELS, SeenTicket
-from webapp.forms import INDENT, FilterForm, OneLine, StaffForm
+from webapp.forms import INDENT, FilterForm, OneLine, StaffForm, strip
 
 
 class StatusForm(StaffForm):
@@ -149,7 +149,7 @@ class QueueFilterForm(FilterForm):
     q = StringField(
         "搜索",
         default="",
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip],
         validators=[
             Length(max=MAX_SEARCH_CHARS, message=f"搜索内容不能超过 {MAX_SEARCH_CHARS} 个字"),
             OneLine("搜索内容"),
