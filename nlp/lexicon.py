@@ -147,7 +147,8 @@ _ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowerca
 _STARS: Final = frozenset("⭐🌟★")
 # 5分, 打了60分, 给个10分吧: a number of points, read on the scale it implies.
 # A deduction of points (扣了12分) is a traffic penalty, not a score.
-_NOT_A_SCORE_AFTER: Final = "钟|局|队|之|析|别|开|配|享|类|手|期|钱|多钟|半钟|百"
+# 给三分面子 and 给点颜色 are idioms, not scores.
+_NOT_A_SCORE_AFTER: Final = "钟|局|队|之|析|别|开|配|享|类|手|期|钱|多钟|半钟|百|制|面子|薄面|颜色"
 _RATING: Final = re.compile(rf"(?<![\d.])(?<!扣)(?<!扣了)(\d{{1,3}})\s*分(?!{_NOT_A_SCORE_AFTER})")
 # 五分, 给零分, 打一百分: the same in Chinese numerals, but only where it is plainly a
 # score, because 分 in Chinese numerals is as often a cent (一分没花, 一分价钱一分货), a
@@ -156,8 +157,9 @@ _RATING: Final = re.compile(rf"(?<![\d.])(?<!扣)(?<!扣了)(\d{{1,3}})\s*分(?!
 # at the start of a clause with no word after it (五分, 服务很好，五分吧, 零分，菜里有虫,
 # 五分好评). 十分 before a word is "very" (十分满意, 给了十分详细的解释).
 _CHINESE_RATING: Final = re.compile(
-    r"(?P<given>(?:评分|打分|给|打|评|值|(?<![\u4e00-\u9fff])全)(?:了个|了|个|你们|你|他们|他|她们|她|您)?)?"
-    rf"(?P<points>[零〇一二两三四五六七八九十]{{1,3}}|一?百)分(?!{_NOT_A_SCORE_AFTER})"
+    r"(?P<given>(?:评分|打分|给|打|评|值|(?<![\u4e00-\u9fff])全)(?:了个|了|个|你们|你|他们|他|她们|她|您)?"
+    r"(?:民警|警察|警官|辅警|派出所|窗口|工作人员|同志)?)?"
+    rf"(?P<points>[零〇一二两三四五六七八九十]{{1,3}}|[一两二]?百)分(?!{_NOT_A_SCORE_AFTER})"
 )
 _CHINESE_DIGITS: Final = {digit: value for value, digit in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CJK_WORD_CHAR: Final = re.compile(r"[\u4e00-\u9fff]")
@@ -167,30 +169,55 @@ _AFTER_REPLY_SCORE: Final = ("吧", "啊", "呀", "哦", "了", "呢", "嘛", "�
 _CLAUSE_STARTS: Final = frozenset(",.!?;:~ 。，、！？；：～…")
 
 
+#: 满分十分, 满分是100分, 十分制, 百分制: the scale a score is given on, said in words. The
+#: declaration is no score itself; the score elsewhere in the text is read on it.
+_SCALE: Final = re.compile(
+    r"满分(?:是|为)?\s*(?P<top>\d{1,3}|[一二两三四五六七八九十]{1,3}|[一两二]?百)\s*分"
+    r"|(?P<system>\d{1,3}|[一二两三四五六七八九十]{1,3}|百)\s*分制"
+)
+
+
 def rating_of(text: str) -> float | None:
     """A score given in words, in [-1, 1]: 0–5 points, 0–10 or 0–100, or a row of stars.
 
     ``5分`` (of 5), ``10分`` and ``100分`` are the top, ``3分`` and ``60分`` the middle
     (the corpus's conventions: a pass mark is neutral). Minutes (5分钟) are not scores.
+    The scale is the one the citizen names (满分十分，给五分; 十分制) or else the one the
+    number implies; a range (七八分) counts as its middle.
     """
     stars = sum(text.count(star) for star in _STARS) if not _STARS.isdisjoint(text) else 0
     if stars:
         return max(-1.0, min(1.0, (min(stars, 5) - 3) / 2))
+    scale, text = _declared_scale(text)
     match = _RATING.search(text)
-    points = int(match.group(1)) if match is not None else _chinese_points(text)
+    points = float(match.group(1)) if match is not None else _chinese_points(text)
     if points is None:
         return None
-    if points <= 5:
-        value = (points - 3) / 2
-    elif points <= 10:
-        value = (points - 6.5) / 3.5
+    if scale is None:
+        scale = 5 if points <= 5 else 10 if points <= 10 else 100
+    if scale <= 5:
+        value = (points * 5 / scale - 3) / 2
+    elif scale <= 10:
+        value = (points * 10 / scale - 6.5) / 3.5
     else:
-        value = (points - 60) / 40
+        value = (points * 100 / scale - 60) / 40
     return max(-1.0, min(1.0, value))
 
 
-def _chinese_points(text: str) -> int | None:
-    """The first score in Chinese numerals (给五分, 零分, 打一百分) in ``text``, or None."""
+def _declared_scale(text: str) -> tuple[int | None, str]:
+    """The scale named in ``text`` (满分十分 → 10) and the text without that declaration."""
+    for match in _SCALE.finditer(text):
+        if match.group("top") is not None and _word_goes_on(text, match.end()):
+            continue  # 满分，十分满意: "very"
+        numeral = match.group("top") or match.group("system")
+        scale = int(numeral) if numeral.isdigit() else _chinese_number(numeral)
+        if scale:
+            return int(scale), f"{text[: match.start()]}，{text[match.end() :]}"
+    return None, text
+
+
+def _chinese_points(text: str) -> float | None:
+    """The first score in Chinese numerals (给五分, 零分, 打一百分, 七八分) in ``text``, or None."""
     for match in _CHINESE_RATING.finditer(text):
         if not match.group("given"):
             start = match.start()
@@ -201,7 +228,7 @@ def _chinese_points(text: str) -> int | None:
         elif match.group("points") == "十" and _word_goes_on(text, match.end()):
             continue  # 给了十分详细的解释: "very"
         points = _chinese_number(match.group("points"))
-        if points is not None and points <= 100:
+        if points is not None:
             return points
     return None
 
@@ -211,18 +238,21 @@ def _word_goes_on(text: str, end: int) -> bool:
     return bool(_CJK_WORD_CHAR.match(text, end)) and not text.startswith(_AFTER_REPLY_SCORE, end)
 
 
-def _chinese_number(numeral: str) -> int | None:
-    """零 to 一百 written in Chinese numerals (五, 十五, 六十, 一百), or None."""
-    if numeral in ("百", "一百"):
-        return 100
+def _chinese_number(numeral: str) -> float | None:
+    """零 to 两百 in Chinese numerals (五, 十五, 六十, 一百), a range of two (七八 → 7.5), or None."""
+    if numeral.endswith("百"):
+        return 200.0 if numeral[:1] in ("两", "二") else 100.0
     if "十" not in numeral:
-        return _CHINESE_DIGITS[numeral] if len(numeral) == 1 else None
+        if len(numeral) == 1:
+            return float(_CHINESE_DIGITS[numeral])
+        low, high = (_CHINESE_DIGITS[digit] for digit in numeral[:2])
+        return low + 0.5 if len(numeral) == 2 and high == low + 1 else None
     tens, _, ones = numeral.partition("十")
     if len(tens) > 1 or len(ones) > 1 or "十" in ones:
         return None
     tens_value = 1 if not tens else _CHINESE_DIGITS[tens]
     ones_value = 0 if not ones else _CHINESE_DIGITS[ones]
-    return tens_value * 10 + ones_value
+    return float(tens_value * 10 + ones_value)
 
 
 @dataclass(frozen=True)
@@ -389,9 +419,10 @@ class LexiconScorer:
         stripped = text.translate(_DROP_PUNCTUATION)
         if not stripped or stripped in self.lexicon.neutral_replies:
             return LexiconResult(0.0, (), is_neutral_reply=True)
-        # English replies are matched case-blind (Very professional); ASCII only, so
-        # offsets stay those of ``text``.
-        matches = self._matches(text.translate(_ASCII_LOWER))
+        # English replies are matched case-blind (Very professional, Please call back);
+        # ASCII only, so offsets stay those of ``text``.
+        lowered = text.translate(_ASCII_LOWER)
+        matches = self._matches(lowered)
         hits: list[LexiconHit] = []
         clause = 0
         contrast_clause = -1
@@ -484,9 +515,9 @@ class LexiconScorer:
             tuple(hits),
             is_neutral_reply=False,
             after_contrast=after,
-            is_question=_found(self._question, text),
-            is_suggestion=_found(self._suggestion, text),
-            is_sarcasm=_found(self._sarcasm, text),
+            is_question=_found(self._question, lowered),
+            is_suggestion=_found(self._suggestion, lowered),
+            is_sarcasm=_found(self._sarcasm, lowered),
             rating=rating_of(text),
             length=len(stripped),
         )

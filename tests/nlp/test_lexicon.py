@@ -77,6 +77,13 @@ def test_skip_phrases_do_not_negate() -> None:
         ("The officer wasn't helpful", "negative"),
         ("not bad", "positive"),
         ("no problem", "positive"),
+        ("not ok", "negative"),  # ok weighs 0.3: negated, it stayed in the neutral band
+        ("didn't help", "negative"),
+        ("The police didn't come", "negative"),
+        ("nobody helped", "negative"),  # nobody − helped summed to nothing
+        ("kind of slow", "negative"),  # kind is praise, kind of is not
+        ("Kindly call me back", "neutral"),
+        ("goodgood", "positive"),
         ("人是挺客气的，可是来得太晚了", "negative"),
         ("效率不高", "negative"),
     ],
@@ -126,11 +133,41 @@ def test_dialect_english_and_contrast_terms(text: str, expected: str) -> None:
         ("安全十分重要", None),  # 全 ends 安全
         ("给了十分详细的解释", None),
         ("没给一分钱红包也办了", None),
+        ("警察好歹给三分面子吧", None),  # an idiom
+        ("满分，十分满意", None),  # "very"
+        ("给民警五分", 1.0),
+        ("两百分", 1.0),
     ],
 )
 def test_rating_in_words(text: str, expected: float | None) -> None:
     assert rating_of(normalize_text(text)) == expected
     assert default_lexicon_scorer().score(normalize_text(text)).rating == expected
+
+
+#: A score on the 10-point scale, as rating_of reads 0–10 (6.5 of 10 is the middle).
+def _of_ten(points: float) -> float:
+    return (points - 6.5) / 3.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("满分十分，给五分", _of_ten(5)),  # not 5 of 5
+        ("满分10分，给了5分", _of_ten(5)),  # and the 10 is not the score
+        ("十分制，只能给四分", _of_ten(4)),
+        ("七八分", _of_ten(7.5)),  # a range counts as its middle
+        ("百分制给90分", 0.75),  # as 90分
+        ("满分是100分，我给60分", 0.0),
+    ],
+)
+def test_a_score_is_read_on_the_scale_the_citizen_names(text: str, expected: float) -> None:
+    assert rating_of(normalize_text(text)) == pytest.approx(expected)
+
+
+def test_english_requests_are_suggestions_whatever_their_case() -> None:
+    scorer = default_lexicon_scorer()
+    assert scorer.score(normalize_text("Please handle it quickly")).is_suggestion
+    assert not scorer.score(normalize_text("handled it quickly")).is_suggestion
 
 
 def test_sarcasm_markers() -> None:
