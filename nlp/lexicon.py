@@ -208,7 +208,7 @@ def _declared_scale(text: str) -> tuple[int | None, str]:
     """The scale named in ``text`` (满分十分 → 10) and the text without that declaration."""
     for match in _SCALE.finditer(text):
         if match.group("top") is not None and _word_goes_on(text, match.end()):
-            continue  # 满分，十分满意: "very"
+            continue  # 满分十分满意: full marks, "very" satisfied
         numeral = match.group("top") or match.group("system")
         scale = int(numeral) if numeral.isdigit() else _chinese_number(numeral)
         if scale:
@@ -245,8 +245,10 @@ def _chinese_number(numeral: str) -> float | None:
     if "十" not in numeral:
         if len(numeral) == 1:
             return float(_CHINESE_DIGITS[numeral])
-        low, high = (_CHINESE_DIGITS[digit] for digit in numeral[:2])
-        return low + 0.5 if len(numeral) == 2 and high == low + 1 else None
+        if len(numeral) == 2:  # 七八分, 三四分: a range of two neighbours
+            low, high = _CHINESE_DIGITS[numeral[0]], _CHINESE_DIGITS[numeral[1]]
+            return low + 0.5 if high == low + 1 else None
+        return None
     tens, _, ones = numeral.partition("十")
     if len(tens) > 1 or len(ones) > 1 or "十" in ones:
         return None

@@ -135,6 +135,7 @@ def test_dialect_english_and_contrast_terms(text: str, expected: str) -> None:
         ("没给一分钱红包也办了", None),
         ("警察好歹给三分面子吧", None),  # an idiom
         ("满分，十分满意", None),  # "very"
+        ("满分十分满意", None),  # not a scale of ten
         ("给民警五分", 1.0),
         ("两百分", 1.0),
     ],
