@@ -47,13 +47,19 @@ def test_urgency_recall_on_police_corpus(analyzer: Analyzer, part: str, floor: f
 
 
 @pytest.mark.parametrize(
-    ("probe", "most_false_flags"), [("urgency_probe_2026-12-06.csv", 12), ("urgency_probe2_2026-12-06.csv", 11)]
+    ("probe", "most_false_flags"),
+    [
+        ("urgency_probe_2026-12-06.csv", 8),
+        ("urgency_probe2_2026-12-06.csv", 10),
+        ("urgency_probe3_2026-12-06.csv", 64),
+    ],
 )
 def test_urgency_on_the_probe_sets(analyzer: Analyzer, probe: str, most_false_flags: int) -> None:
-    """The development sets the rules 2026.12.06.6 were written from (nlp/resources/corpus/README.md).
+    """The development sets the rules 2026.12.06.7 were written from (nlp/resources/corpus/README.md).
 
-    The shipped screen (rules and net) flags every urgent row of each, and 10 of the
-    first's 120 and 9 of the second's 80 non-urgent rows, most of them hard negatives.
+    The shipped screen (rules and net) flags every urgent row of each, and 5 of the
+    first's 120, 8 of the second's 80 and 60 of the third's 240 non-urgent rows (the
+    third is all hard negatives; the net, trained on the first two, raises 43 of its 60).
     """
     with resources.files("nlp.resources").joinpath("corpus", probe).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -88,6 +88,13 @@ def kinds(text: str) -> set[str]:
         ("横幅都印好了，明天见", "escalation"),
         ("等着上新闻吧你们", "escalation"),
         ("I will contact the media", "escalation"),
+        # Rules 2026.12.06.7, from the third probe set's kinds of wording:
+        ("再来找事，我让他这辈子下不了床", "threat"),
+        ("那个司机我记住了，以后走夜路小心点", "threat"),
+        ("老伴走了，我准备过些日子去陪她", "self_harm"),
+        ("他又开始了，我躲在厕所里发的", "domestic_violence"),
+        ("办证让我把钱转到他老婆的账户上", "integrity"),
+        ("再不处理我就全程直播维权", "escalation"),
     ],
 )
 def test_flags_kind(text: str, kind: str) -> None:
@@ -135,6 +142,15 @@ def test_flag_carries_label_and_evidence() -> None:
         "调解的时候民警把双方都劝住了，没动手",
         "拍证件照曝光过度，重拍了一张",
         "我不会去上访的，只想快点有个结果",
+        # Lawsuits are an ordinary channel (the corpus's conventions name petitions,
+        # media and taking matters into one's own hands), and harm that did not happen:
+        "民警建议我走法律途径，我已经在起诉了",
+        "对方不肯赔，我准备打官司",
+        "醉汉拿着菜刀乱挥，民警几下就把刀夺了，没人受伤",
+        "老公天天打我电话问进度",
+        "我当时觉得活着没意思，民警陪我聊了一晚上，现在走出来了",
+        "办完我爸的后事，来派出所销户",
+        "电视台记者来小区拍反诈宣传，民警讲得很好",
     ],
 )
 def test_no_flag(text: str) -> None:
