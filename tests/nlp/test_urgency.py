@@ -88,13 +88,16 @@ def kinds(text: str) -> set[str]:
         ("横幅都印好了，明天见", "escalation"),
         ("等着上新闻吧你们", "escalation"),
         ("I will contact the media", "escalation"),
-        # Rules 2026.12.06.7, from the third probe set's kinds of wording:
+        # Rules 2026.12.06.7 and .8, from the third probe set's kinds of wording:
         ("再来找事，我让他这辈子下不了床", "threat"),
         ("那个司机我记住了，以后走夜路小心点", "threat"),
         ("老伴走了，我准备过些日子去陪她", "self_harm"),
         ("他又开始了，我躲在厕所里发的", "domestic_violence"),
         ("办证让我把钱转到他老婆的账户上", "integrity"),
         ("再不处理我就全程直播维权", "escalation"),
+        ("送了两箱好酒才给立案", "integrity"),
+        ("那人放狗咬民警", "violence"),
+        ("协警的脸被抓破了", "violence"),
     ],
 )
 def test_flags_kind(text: str, kind: str) -> None:
@@ -151,6 +154,15 @@ def test_flag_carries_label_and_evidence() -> None:
         "我当时觉得活着没意思，民警陪我聊了一晚上，现在走出来了",
         "办完我爸的后事，来派出所销户",
         "电视台记者来小区拍反诈宣传，民警讲得很好",
+        # Everyday wording the rules of 2026.12.06.7 flagged in public reviews (rules .8):
+        "苹果很甜，咬一口全是汁",
+        "要了两份米饭，只给了一盒",
+        "残疾人的福利是什么",
+        "联想s10的键盘很好用",
+        "手机屏幕划了一道",
+        "头皮痒得恨不得抓破",
+        "看完躲在厕所里哭了",
+        "写了也没人在乎",
     ],
 )
 def test_no_flag(text: str) -> None:
