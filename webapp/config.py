@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     # WTForms' Chinese messages without Flask-Babel (webapp.forms.StaffForm).
     "WTF_I18N_ENABLED": False,
+    # Explicit, so that an app never takes over another app's setting (Flask-Limiter
+    # fills a missing one from its last init_app).
+    "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     # A rate-limit store that is down (Redis) must not take the site with it: the storage

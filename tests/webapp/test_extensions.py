@@ -46,6 +46,20 @@ def test_citizen_pages_pass_the_limiters_hooks_by(limited_client: FlaskClient):
     assert limited_client.get("/login").headers["X-RateLimit-Remaining"] == "1"
 
 
+def test_an_app_without_limits_keeps_them_off_when_another_app_turns_them_on(make_app: Callable[..., Flask]):
+    # The browser tests' live server (limits off) runs while other tests build apps with
+    # limits on; Flask-Limiter's one instance takes the last app's setting for all.
+    unlimited = make_app(RATELIMIT_ENABLED=False, LOGIN_RATE_LIMIT="2 per minute").test_client()
+    limited = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="2 per minute").test_client()
+    statuses = [unlimited.post("/login", data={"username": "nobody", "password": "x"}).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 200]
+    assert [limited.post("/login", data={"username": "nobody", "password": "x"}).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
