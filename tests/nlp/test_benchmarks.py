@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import random
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from nlp.analysis import Analyzer
-from nlp.models.datasets import police_rows
+from nlp.models.datasets import corpus_path, police_rows
 from nlp.models.training import train_sentiment
 
 
@@ -61,7 +60,7 @@ def test_urgency_on_the_probe_sets(analyzer: Analyzer, probe: str, most_false_fl
     first's 120, 8 of the second's 80 and 60 of the third's 240 non-urgent rows (the
     third is all hard negatives; the net, trained on the first two, raises 43 of its 60).
     """
-    with resources.files("nlp.resources").joinpath("corpus", probe).open(encoding="utf-8", newline="") as handle:
+    with corpus_path(probe).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     flagged = {row["text"]: analyzer.analyze(row["text"]).is_urgent for row in rows}
     missed = [row["text"] for row in rows if row["label"] != "0" and not flagged[row["text"]]]
