@@ -61,6 +61,7 @@ PAGES = (
     ("bulletin_xlsx", "supervisor", "/dashboard/bulletin.xlsx"),
     ("queue", "handler", "/triage/"),
     ("queue_filtered", "handler", "/triage/?unit={branch}&overdue=y&q=B1"),
+    ("queue_comment_search", "handler", "/triage/?q=%E6%B0%91%E8%AD%A6"),  # 民警: in many comments
     ("ticket_export_xlsx", "handler", "/triage/export.xlsx"),
 )
 

@@ -40,6 +40,8 @@ _CASE_NUMBER = (
     .where(Response.id == Ticket.response_id)
     .scalar_subquery()
 )
+#: The citizen's comment on the ticket's answer, for a search by words (same reasoning).
+_COMMENT = select(Response.comment).where(Response.id == Ticket.response_id).scalar_subquery()
 #: The kind of the ticket's most recent verdict on its urgent flags (NULL: none yet).
 _LAST_VERDICT_KIND = (
     select(TicketEvent.kind)
@@ -70,7 +72,8 @@ class QueueFilter:
     assignee_id: int | None = None
     #: Only tickets with a proposed 误报 awaiting a second person (see :func:`queue_page`).
     is_awaiting_review: bool = False
-    #: A ticket number (``155``, ``#155``) or a case number or its beginning.
+    #: A ticket number (``155``, ``#155``), a case number or its beginning, or words of
+    #: the citizen's comment (see :func:`_search_condition`).
     search: str = ""
 
 
@@ -203,22 +206,50 @@ def _conditions(root: Unit, filters: QueueFilter) -> list[ColumnElement[bool]]:
 
 
 def _search_condition(search: str) -> ColumnElement[bool] | None:
-    """Tickets a handler's search names: ``#155`` ticket 155; ``155`` that ticket or a case number starting so.
+    """Tickets a handler's search names.
 
-    Case numbers match from their start, ignoring letter case, with ``%`` and ``_``
-    taken literally. Full-width characters (a Chinese input method's ＃１５５) count as
-    their ASCII forms; control characters, which no case number has (and PostgreSQL
-    refuses a NUL), are dropped.
+    - ``#155``: ticket 155;
+    - ``155``, ``A-2026``: that ticket, or the case numbers starting so (ignoring letter
+      case): a search of letters, digits and signs only (no space) is a number;
+    - anything else, such as ``噪音`` or ``电动车 被盗``: the comments holding it, when it
+      has no digit. A comment's phone and ID numbers are masked on every page and shown
+      in full only by an audited reveal; matching digits against the stored comment would
+      let a search confirm them one digit at a time (``电话是1``, ``电话是13`` …).
+
+    ``%`` and ``_`` are taken literally. Full-width characters (a Chinese input method's
+    ＃１５５) count as their ASCII forms; control characters (PostgreSQL refuses a NUL)
+    are dropped.
     """
-    term = NOT_ONE_LINE.sub("", unicodedata.normalize("NFKC", search)).strip()
+    term = _search_term(search)
     if not term:
         return None
     if term.startswith("#"):
         ticket_id = _ticket_id(term[1:])
         return false() if ticket_id is None else Ticket.id == ticket_id
+    if not _is_number(term):
+        return false() if _has_digit(term) else _COMMENT.contains(term, autoescape=True)
     by_case_number = _CASE_NUMBER.istartswith(term, autoescape=True)
     ticket_id = _ticket_id(term)
     return by_case_number if ticket_id is None else or_(Ticket.id == ticket_id, by_case_number)
+
+
+def searches_comment_digits(search: str) -> bool:
+    """Whether ``search`` looks for digits in comments, which finds nothing (:func:`_search_condition`)."""
+    term = _search_term(search)
+    return bool(term) and not term.startswith("#") and not _is_number(term) and _has_digit(term)
+
+
+def _search_term(search: str) -> str:
+    return NOT_ONE_LINE.sub("", unicodedata.normalize("NFKC", search)).strip()
+
+
+def _has_digit(term: str) -> bool:
+    return any(char.isdigit() for char in term)
+
+
+def _is_number(term: str) -> bool:
+    """Whether ``term`` reads as a ticket or case number: printable ASCII without a space."""
+    return term.isascii() and term.isprintable() and " " not in term
 
 
 def _ticket_id(text: str) -> int | None:

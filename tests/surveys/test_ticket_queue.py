@@ -15,7 +15,7 @@ from surveys.analysis import store_analysis
 from surveys.answers import AnswerInput, submit_answer
 from surveys.models import Case, Channel, Survey, Ticket, TicketPriority, Unit, User
 from surveys.states import TicketStatus
-from surveys.ticket_queue import QueueFilter, count_tickets, queue_page
+from surveys.ticket_queue import QueueFilter, count_tickets, queue_page, searches_comment_digits
 from surveys.triage import open_ticket_if_needed
 from surveys.urgency_dismissal import (
     confirm_urgency_dismissal,
@@ -32,7 +32,7 @@ THREAT = UrgencyFlag(kind="threat", label="扬言报复/威胁人身", evidence=
 def make_queued(
     session: Session, make_case: Callable[..., Case], make_survey: Callable[..., Survey], now: dt.datetime
 ) -> Callable[..., Ticket]:
-    """``make_queued(unit, priority=…, status=…, deadline_at=…, assignee=…, case_no=…)``: a ticket as stored."""
+    """``make_queued(unit, priority=…, status=…, deadline_at=…, assignee=…, case_no=…, comment=…)``: a stored ticket."""
 
     def factory(
         unit: Unit,
@@ -41,10 +41,11 @@ def make_queued(
         deadline_at: dt.datetime | None = None,
         assignee: User | None = None,
         case_no: str | None = None,
+        comment: str = "等得太久",
     ) -> Ticket:
         case = make_case(unit=unit, **({"external_no": case_no} if case_no else {}))
         response = submit_answer(
-            session, make_survey(case=case), AnswerInput(overall=2, comment="等得太久"), Channel.WEB, now
+            session, make_survey(case=case), AnswerInput(overall=2, comment=comment), Channel.WEB, now
         )
         ticket = Ticket(
             response=response,
@@ -86,17 +87,19 @@ def scenario(
     handler, colleague = make_user(unit=units.city), make_user(unit=units.city)
     past = now - dt.timedelta(hours=1)
     tickets = {
-        "urgent": make_queued(units.east_station, TicketPriority.URGENT, case_no="A-2026-001"),
+        "urgent": make_queued(
+            units.east_station, TicketPriority.URGENT, case_no="A-2026-001", comment="半夜噪音扰民，打了电话也没人管"
+        ),
         "mine_overdue": make_queued(
             units.east_station, TicketPriority.HIGH, TicketStatus.IN_PROGRESS, past, handler, "A-2026-002"
         ),
         "west_overdue": make_queued(
-            units.west, TicketPriority.NORMAL, TicketStatus.ASSIGNED, past, colleague, "B-2026-003"
+            units.west, TicketPriority.NORMAL, TicketStatus.ASSIGNED, past, colleague, "B-2026-003", "被盗了%没人查"
         ),
         "underscore": make_queued(units.east, TicketPriority.NORMAL, TicketStatus.ESCALATED, case_no="A_2026-004"),
     }
-    make_queued(units.east_station, TicketPriority.URGENT, TicketStatus.CLOSED, case_no="A-2026-005")
-    make_queued(other_city, TicketPriority.URGENT, case_no="A-2026-006")
+    make_queued(units.east_station, TicketPriority.URGENT, TicketStatus.CLOSED, case_no="A-2026-005", comment="噪音")
+    make_queued(other_city, TicketPriority.URGENT, case_no="A-2026-006", comment="噪音")
     return Scenario(units, other_city, handler, tickets)
 
 
@@ -129,6 +132,12 @@ FILTERS: list[tuple[str, Callable[[Scenario, dt.datetime], dict[str, Any]], set[
     ("no ticket has so large a number", lambda s, now: {"search": "#99999999999"}, set()),
     ("nor so long a one", lambda s, now: {"search": "9" * 5000}, set()),
     ("control characters are dropped", lambda s, now: {"search": "A-2026-001\x00"}, {"urgent"}),
+    ("words of the comment", lambda s, now: {"search": "噪音"}, {"urgent"}),
+    ("words with a space", lambda s, now: {"search": "　没人管 "}, {"urgent"}),
+    ("words, a percent sign found", lambda s, now: {"search": "了%没"}, {"west_overdue"}),
+    ("words, a percent sign literal", lambda s, now: {"search": "盗%查"}, set()),
+    ("words with a digit find nothing", lambda s, now: {"search": "被盗了1"}, set()),
+    ("words are not a case number", lambda s, now: {"search": "A-2026 噪音"}, set()),
 ]
 
 
@@ -232,3 +241,11 @@ def test_the_review_filter_is_the_queues_marker(
     assert first.awaiting_review == {pending.id: proposals[pending.id]}
     elsewhere = queue_page(session, tree.city, dataclasses.replace(review, unit=tree.west))
     assert (elsewhere.tickets, elsewhere.total) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [("电话是1", True), ("１３８号", True), ("噪音", False), ("13812345678", False), ("#12", False), ("", False)],
+)
+def test_a_search_of_comment_digits_is_told_apart(search: str, expected: bool):
+    assert searches_comment_digits(search) is expected

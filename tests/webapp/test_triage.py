@@ -866,6 +866,8 @@ FILTER_CASES = [
     ("?q={west_mine}", ["west_mine"]),
     ("?q=%23{east_overdue}", ["east_overdue"]),
     ("?q={east_urgent_case}", ["east_urgent"]),
+    ("?q=红包", ["east_urgent"]),
+    ("?q=%E3%80%80等得+", ["east_overdue"]),  # words of a comment, a full-width space trimmed
     ("?priority=urgent&unit={east}", ["east_urgent"]),
 ]
 
@@ -963,6 +965,7 @@ def test_a_unit_outside_the_scope_is_refused_not_shown(
         ("?unit=99999999999999999999", "没有这个单位"),
         ("?q=" + "长" * 65, "搜索内容不能超过 64 个字"),
         ("?q=%00", "搜索内容含有不可见的控制字符"),
+        ("?q=电话是1", "按留言内容搜索时不能含数字"),
     ],
 )
 def test_an_invalid_filter_is_explained_and_left_out(client: FlaskClient, queue: Queue, query: str, error: str):
@@ -1020,8 +1023,9 @@ def test_the_search_field_is_described_by_its_hint(client: FlaskClient, queue: Q
     field = re.search(r'<input[^>]*id="q"[^>]*>', page)
     assert field is not None
     assert 'aria-describedby="q-hint"' in field.group(0)
-    assert 'placeholder="工单编号或案件编号"' in field.group(0)
-    assert '<p class="hint" id="q-hint">工单编号（前面带不带 # 均可），或案件编号（可只输开头）</p>' in page
+    assert 'placeholder="工单编号、案件编号或留言字词"' in field.group(0)
+    hint = "工单编号（前面带不带 # 均可）、案件编号（可只输开头），或市民留言中的字词（如：噪音）"
+    assert f'<p class="hint" id="q-hint">{hint}</p>' in page
 
 
 def test_filters_need_no_csrf_token(

@@ -13,7 +13,7 @@ from wtforms.widgets import HiddenInput
 
 from surveys.models import Ticket, TicketPriority, Unit, User
 from surveys.states import TicketStatus
-from surveys.ticket_queue import QUEUE_STATES, QueueFilter
+from surveys.ticket_queue import QUEUE_STATES, QueueFilter, searches_comment_digits
 from surveys.triage import PRIORITY_LABELS, STATUS_LABELS, SeenTicket
 from webapp.forms import INDENT, FilterForm, OneLine, StaffForm, strip
 
@@ -155,6 +155,11 @@ class QueueFilterForm(FilterForm):
             OneLine("搜索内容"),
         ],
     )
+
+    def validate_q(self, field: Field) -> None:
+        """Refuse digits in a search of comments: it would find nothing, on purpose (see the hint)."""
+        if searches_comment_digits(field.data or ""):
+            raise ValidationError("按留言内容搜索时不能含数字（留言中的号码已遮挡）；查工单或案件请只输编号")
 
     def __init__(self, formdata: Mapping[str, Any], units: Sequence[Unit]) -> None:
         """Read ``formdata`` (the query string); the units offered are ``units``, a scope's subtree in tree order."""
