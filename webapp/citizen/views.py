@@ -9,24 +9,19 @@ cookie at all (the privacy notice says so) and an answer left open for days stil
 submits, where a session-bound CSRF token would have expired after a few hours.
 
 Guessing is made useless by the token's 72 bits and by a per-client limit on lookups of
-unknown tokens (``SURVEY_MISS_RATE_LIMIT``), on top of a per-client budget of writes.
+unknown tokens, on top of a per-client budget of writes (:mod:`webapp.citizen.budgets`).
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
+from limits import RateLimitItem
 from markupsafe import Markup
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -56,12 +51,12 @@ from surveys.tokens import (
     record_open,
 )
 from surveys.units import hotline_tel_uri
+from webapp.citizen.budgets import spent_budget, use_up_guess
+from webapp.citizen.connections import postgresql_connection
 from webapp.citizen.forms import SurveyForm, parse_survey_form
 from webapp.clock import now as clock_now
-from webapp.db import get_session, session_factory
-from webapp.extensions import csrf, limiter
-
-logger = logging.getLogger(__name__)
+from webapp.db import get_session
+from webapp.extensions import csrf
 
 bp = Blueprint("citizen", __name__, url_prefix="/s")
 bp.add_app_template_filter(hotline_tel_uri, "tel_uri")
@@ -69,92 +64,10 @@ bp.add_app_template_filter(hotline_tel_uri, "tel_uri")
 csrf.exempt(bp)  # see the module docstring
 
 
-WRITE_SCOPE = "citizen"
-MISS_SCOPE = "citizen-token-miss"
-
-
-# --- per-client limits --------------------------------------------------------------------
-#
-# Two budgets per client, counted in the rate limiter's storage with its own strategy
-# (RATELIMIT_STORAGE_URI, RATELIMIT_STRATEGY) rather than with its route decorators, whose
-# per-request bookkeeping cost a quarter of the survey page's CPU:
-#
-# - SURVEY_MISS_RATE_LIMIT, used up only by lookups of unknown tokens (404) and tested on
-#   every request, so guessing stalls while citizens opening their real links never use
-#   it up, however many share one carrier address; once a guesser behind such an address
-#   has spent it, its neighbours get the 429 too until the window ends (docs/survey.md);
-# - SURVEY_RATE_LIMIT, used up by every write (an answer, an opt-out). Reads of real links
-#   do not count: each one costs a counter increment, which the in-process storage pays
-#   for with a timer thread, and a flood of reads is the reverse proxy's to stop
-#   (docs/operations.md).
-
-
-def _limits() -> tuple[tuple[RateLimitItem, ...], tuple[RateLimitItem, ...]] | None:
-    """The parsed (writes, misses) limits of this app, or None when rate limiting is off."""
-    config = current_app.config
-    if not config.get("RATELIMIT_ENABLED", True):
-        return None
-    cache: dict[tuple[str, str], tuple[tuple[RateLimitItem, ...], tuple[RateLimitItem, ...]]]
-    cache = current_app.extensions.setdefault("citizen_limits", {})
-    source = (config["SURVEY_RATE_LIMIT"], config["SURVEY_MISS_RATE_LIMIT"])
-    parsed = cache.get(source)
-    if parsed is None:
-        parsed = cache[source] = (tuple(parse_many(source[0])), tuple(parse_many(source[1])))
-    return parsed
-
-
-def _identifiers(scope: str) -> tuple[str, ...]:
-    client = request.remote_addr or "127.0.0.1"  # as flask_limiter.util.get_remote_address
-    prefix: str = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    return (prefix, client, scope) if prefix else (client, scope)
-
-
 def _over_limit(*, write: bool) -> ResponseReturnValue | None:
-    """A 429 page if this client has spent a budget, else None; a ``write`` counts against it.
-
-    The guessing budget is only tested here (a client that spent it gets nothing at all,
-    real link or not); :func:`_unknown_link` uses it up.
-    """
-    limits = _limits()
-    if limits is None:
-        return None
-    writes, misses = limits
-    strategy = limiter.limiter
-    with _counts_unless_store_down():
-        for item in misses:
-            if not strategy.test(item, *_identifiers(MISS_SCOPE)):
-                return _too_many_requests(item)
-        if write:
-            for item in writes:
-                if not strategy.hit(item, *_identifiers(WRITE_SCOPE)):
-                    return _too_many_requests(item)
-    return None
-
-
-#: Seconds between two warnings that the rate-limit store is down, per process.
-STORE_DOWN_WARNING_INTERVAL = 60.0
-_store_down_warned_at: float | None = None
-
-
-@contextmanager
-def _counts_unless_store_down() -> Iterator[None]:
-    """Count against the budgets, or skip counting while the limiter's store is down.
-
-    A citizen with a real link must be able to answer while Redis is restarting: the
-    token's 72 random bits are what makes guessing useless, the budgets only slow it
-    down. So a storage error lets the request through uncounted (logged at most once a
-    minute per process) instead of answering 500. Once a staff page has met the error,
-    Flask-Limiter counts in the process (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``) and
-    ``limiter.limiter`` is that fallback, so the budgets are counted there meanwhile.
-    """
-    global _store_down_warned_at
-    try:
-        yield
-    except StorageError as exc:
-        now = time.monotonic()
-        if _store_down_warned_at is None or now - _store_down_warned_at >= STORE_DOWN_WARNING_INTERVAL:
-            _store_down_warned_at = now
-            logger.warning("rate-limit store unreachable, citizen budgets not counted: %s", exc.storage_error)
+    """A 429 page if this client has spent a budget (:mod:`webapp.citizen.budgets`), else None."""
+    item = spent_budget(write=write)
+    return None if item is None else _too_many_requests(item)
 
 
 def _too_many_requests(item: RateLimitItem) -> ResponseReturnValue:
@@ -184,55 +97,8 @@ def error_page(exc: HTTPException) -> ResponseReturnValue:
 
 def _unknown_link() -> ResponseReturnValue:
     """The 404 page for a token that matches no survey; it uses up the guessing budget."""
-    limits = _limits()
-    if limits is not None:
-        strategy = limiter.limiter
-        with _counts_unless_store_down():
-            for item in limits[1]:
-                strategy.hit(item, *_identifiers(MISS_SCOPE))
+    use_up_guess()
     return _message("unknown", 404)
-
-
-# --- database access ----------------------------------------------------------------------
-
-
-def _autocommit_engine() -> Engine | None:
-    """The app's PostgreSQL engine in autocommit mode, or None (SQLite, or a test's connection).
-
-    The survey page's statements are each a transaction of their own (one data-modifying
-    CTE each), so they need no BEGIN or COMMIT round trip and no ORM session. The derived
-    engine shares the app's connection pool.
-    """
-    factory = session_factory()
-    cached: tuple[object, Engine | None] | None = current_app.extensions.get("citizen_autocommit_engine")
-    if cached is None or cached[0] is not factory:
-        bind = factory.kw.get("bind")
-        engine = None
-        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-            engine = bind.execution_options(isolation_level="AUTOCOMMIT")
-        cached = current_app.extensions["citizen_autocommit_engine"] = (factory, engine)
-    return cached[1]
-
-
-@contextmanager
-def _postgresql_connection() -> Iterator[Connection | None]:
-    """A connection for the one-statement PostgreSQL path, or None on SQLite.
-
-    In production an autocommit connection of the pool; under a session bound to an
-    outer connection (the tests' rolled-back transaction) the session's own connection,
-    committed (a savepoint released) on a clean exit.
-    """
-    engine = _autocommit_engine()
-    if engine is not None:
-        with engine.connect() as connection:
-            yield connection
-        return
-    session = get_session()
-    if session.get_bind().dialect.name != "postgresql":
-        yield None
-        return
-    yield session.connection()
-    session.commit()
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -385,7 +251,7 @@ def survey_page(token: str) -> ResponseReturnValue:
         return limited
     now = clock_now()
     opening = request.method != "HEAD"  # a link checker's HEAD is not the citizen opening it
-    with _postgresql_connection() as connection:
+    with postgresql_connection() as connection:
         if connection is not None:
             # one statement, see surveys.tokens
             link = open_survey_link(connection, token, now) if opening else read_survey_link(connection, token)
@@ -414,7 +280,7 @@ def submit_survey(token: str) -> ResponseReturnValue:
     limited = _over_limit(write=True)
     if limited is not None:
         return limited
-    with _postgresql_connection() as connection:
+    with postgresql_connection() as connection:
         if connection is not None:
             return _submit_postgresql(connection, token)
     return _submit_sqlite(token)
@@ -488,7 +354,7 @@ def thanks(token: str) -> ResponseReturnValue:
     limited = _over_limit(write=False)
     if limited is not None:
         return limited
-    with _postgresql_connection() as connection:
+    with postgresql_connection() as connection:
         link = read_survey_link(connection, token) if connection is not None else find_survey_link(get_session(), token)
     if link is None:
         return _unknown_link()

@@ -2,7 +2,7 @@
 
 The rest of the suite runs inside one rolled-back transaction, which cannot show a race,
 nor the production path on PostgreSQL, where the survey page runs each statement in
-autocommit mode on a pooled connection instead of a session (webapp/citizen/views.py):
+autocommit mode on a pooled connection instead of a session (webapp/citizen/connections.py):
 here the rows are committed for real (and deleted afterwards) and each request gets its
 own database connection from the app's own session factory.
 """

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from surveys.models import Case, CaseCategory, OptOut, Response, Survey
 from surveys.states import SurveyStatus
 from tests.conftest import NOW
-from webapp.citizen import views as citizen_views
+from webapp.citizen import budgets as citizen_budgets
 
 STATIC = Path(__file__).resolve().parents[3] / "webapp" / "static"
 
@@ -467,14 +467,14 @@ def test_citizens_still_answer_while_the_rate_limit_store_is_down(
     monkeypatch: pytest.MonkeyPatch,
 ):
     """Redis restarting must not turn every survey link into a 500: the budgets go uncounted meanwhile."""
-    monkeypatch.setattr(citizen_views, "_store_down_warned_at", None)  # no warning this minute yet
+    monkeypatch.setattr(citizen_budgets, "_store_down_warned_at", None)  # no warning this minute yet
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=UNREACHABLE_STORE)
     # The one Flask-Limiter instance switches to its in-memory fallback once a staff page
     # finds the store down (an earlier test may have): hand the citizen views the store itself.
     down = FixedWindowRateLimiter(storage_from_string(UNREACHABLE_STORE, wrap_exceptions=True))
     monkeypatch.setattr(Limiter, "limiter", property(lambda _self: down))
     client = app.test_client()
-    with caplog.at_level("WARNING", logger="webapp.citizen.views"):
+    with caplog.at_level("WARNING", logger="webapp.citizen.budgets"):
         assert client.get(f"/s/{survey.token}").status_code == 200
         assert client.post(f"/s/{survey.token}", data={"overall": "2"}).status_code == 303
         assert client.get("/s/AAAAAAAAAAAA").status_code == 404
