@@ -35,12 +35,15 @@ def _mock_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def twilio_mock_url() -> str:
-    """The running mock, started on first use if it is not up yet."""
-    if not _mock_answers():
+def twilio_mock_url() -> Iterator[str]:
+    """The running mock, started on first use if it is not up yet, and then stopped after the run."""
+    started = not _mock_answers()
+    if started:
         subprocess.run([str(MOCK_DIR / "start-mock")], check=True, capture_output=True, timeout=300)  # noqa: S603
     assert _mock_answers(), f"Twilio mock not reachable at {MOCK_URL}"
-    return MOCK_URL
+    yield MOCK_URL
+    if started:  # a mock someone else runs stays up
+        subprocess.run([str(MOCK_DIR / "stop-mock")], check=False, capture_output=True, timeout=60)  # noqa: S603
 
 
 @pytest.fixture(scope="session")
