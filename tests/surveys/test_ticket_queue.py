@@ -96,7 +96,9 @@ def scenario(
         "west_overdue": make_queued(
             units.west, TicketPriority.NORMAL, TicketStatus.ASSIGNED, past, colleague, "B-2026-003", "被盗了%没人查"
         ),
-        "underscore": make_queued(units.east, TicketPriority.NORMAL, TicketStatus.ESCALATED, case_no="A_2026-004"),
+        "underscore": make_queued(
+            units.east, TicketPriority.NORMAL, TicketStatus.ESCALATED, case_no="A_2026-004", comment="反映\\/'\"😡问题"
+        ),
     }
     make_queued(units.east_station, TicketPriority.URGENT, TicketStatus.CLOSED, case_no="A-2026-005", comment="噪音")
     make_queued(other_city, TicketPriority.URGENT, case_no="A-2026-006", comment="噪音")
@@ -137,6 +139,7 @@ FILTERS: list[tuple[str, Callable[[Scenario, dt.datetime], dict[str, Any]], set[
     ("words, a percent sign found", lambda s, now: {"search": "了%没"}, {"west_overdue"}),
     ("words, a percent sign literal", lambda s, now: {"search": "盗%查"}, set()),
     ("words with a digit find nothing", lambda s, now: {"search": "被盗了1"}, set()),
+    ("words with signs and emoji", lambda s, now: {"search": "反映\\/'\"😡"}, {"underscore"}),
     ("words are not a case number", lambda s, now: {"search": "A-2026 噪音"}, set()),
 ]
 
