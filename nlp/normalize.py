@@ -54,11 +54,11 @@ _CONTROL_CHARACTERS = [code for code in (*range(0x20), *range(0x7F, 0xA0)) if no
 _FULL_TO_HALF.update(dict.fromkeys(_CONTROL_CHARACTERS))
 
 
-class _TradToSimp:
-    """Longest-match Traditional to Simplified converter built on zhconv's table.
+class _ScriptConverter:
+    """Longest-match converter between Traditional and Simplified built on zhconv's tables.
 
     zhconv's own loader leaves a file handle open (a ResourceWarning under pytest's
-    ``-W error``) and keeps module-global state, so the table is read here once with a
+    ``-W error``) and keeps module-global state, so the tables are read here once with a
     closed file and the conversion is done locally.
     """
 
@@ -66,7 +66,7 @@ class _TradToSimp:
         self._table = LongestMatch(mapping)
 
     def convert(self, text: str) -> str:
-        """Return ``text`` in Simplified characters (unchanged text is returned as is)."""
+        """Return ``text`` converted (unchanged text is returned as is)."""
         table = self._table
         if table.first_chars.isdisjoint(text):
             return text
@@ -85,21 +85,30 @@ class _TradToSimp:
 
 
 @functools.cache
-def _converter() -> _TradToSimp:
-    """Load the zh-cn conversion table once per process, on first use."""
-    table_file = package_file("zhconv", "zhcdict.json", needed_for="Traditional to Simplified conversion")
+def _converter(*variants: str) -> _ScriptConverter:
+    """The converter of zhconv's tables ``variants`` (later ones win), loaded once per process."""
+    table_file = package_file("zhconv", "zhcdict.json", needed_for="Traditional and Simplified conversion")
     with table_file.open("rb") as handle:
         tables = json.load(handle)
-    mapping: dict[str, str] = dict(tables["zh2Hans"])
-    mapping.update(tables["zh2CN"])
+    mapping: dict[str, str] = {}
+    for variant in variants:
+        mapping.update(tables[variant])
     # Identity entries only slow the scan down.
-    mapping = {key: value for key, value in mapping.items() if key != value}
-    return _TradToSimp(mapping)
+    return _ScriptConverter({key: value for key, value in mapping.items() if key != value})
 
 
 def to_simplified(text: str) -> str:
     """Convert Traditional Chinese characters to Simplified (mainland usage)."""
-    return _converter().convert(text)
+    return _converter("zh2Hans", "zh2CN").convert(text)
+
+
+def to_traditional(text: str) -> str:
+    """Convert Simplified Chinese characters to Traditional (the common forms, not a region's).
+
+    Not the inverse of :func:`to_simplified`: one Simplified character can stand for
+    several Traditional ones (发: 發, 髮), and this picks the usual one.
+    """
+    return _converter("zh2Hant").convert(text)
 
 
 def normalize_text(text: str) -> str:

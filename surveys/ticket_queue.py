@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from nlp.normalize import to_simplified, to_traditional
 from surveys.models import Case, Response, Survey, Ticket, TicketEvent, TicketPriority, Unit
 from surveys.paging import clamp_page
 from surveys.states import OPEN_TICKET_STATES, TicketStatus
@@ -211,8 +212,8 @@ def _search_condition(search: str) -> ColumnElement[bool] | None:
     - ``#155``: ticket 155;
     - ``155``, ``A-2026``: that ticket, or the case numbers starting so (ignoring letter
       case): a search of letters, digits and signs only (no space) is a number;
-    - anything else, such as ``噪音`` or ``电动车 被盗``: the comments holding it, when it
-      has no digit. A comment's phone and ID numbers are masked on every page and shown
+    - anything else, such as ``噪音`` or ``电动车 被盗``: the comments holding it, in either
+      script, when it has no digit. A comment's phone and ID numbers are masked on every page and shown
       in full only by an audited reveal; matching digits against the stored comment would
       let a search confirm them one digit at a time (``电话是1``, ``电话是13`` …).
 
@@ -227,10 +228,19 @@ def _search_condition(search: str) -> ColumnElement[bool] | None:
         ticket_id = _ticket_id(term[1:])
         return false() if ticket_id is None else Ticket.id == ticket_id
     if not _is_number(term):
-        return false() if _has_digit(term) else _COMMENT.contains(term, autoescape=True)
+        return false() if _has_digit(term) else _comment_holds(term)
     by_case_number = _CASE_NUMBER.istartswith(term, autoescape=True)
     ticket_id = _ticket_id(term)
     return by_case_number if ticket_id is None else or_(Ticket.id == ticket_id, by_case_number)
+
+
+def _comment_holds(words: str) -> ColumnElement[bool]:
+    """The comment holds ``words`` as typed, in Simplified or in Traditional characters.
+
+    A citizen on a Hong Kong or Taiwan input method writes 電動車, the handler searches 电动车.
+    """
+    spellings = sorted({words, to_simplified(words), to_traditional(words)})
+    return or_(*(_COMMENT.contains(spelling, autoescape=True) for spelling in spellings))
 
 
 def searches_comment_digits(search: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.normalize import normalize_text
+from nlp.normalize import normalize_text, to_simplified, to_traditional
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,14 @@ def test_normalize_text(raw: str, expected: str) -> None:
 def test_simplified_text_is_unchanged() -> None:
     text = "派出所民警出警及时，处理结果满意"
     assert normalize_text(text) == text.replace("，", ",")
+
+
+@pytest.mark.parametrize(
+    ("simplified", "traditional"), [("电动车被盗", "電動車被盜"), ("噪音扰民", "噪音擾民"), ("民警", "民警"), ("", "")]
+)
+def test_text_converts_to_traditional_and_back(simplified: str, traditional: str) -> None:
+    assert to_traditional(simplified) == traditional
+    assert to_simplified(traditional) == simplified
 
 
 def test_lone_surrogates_are_dropped() -> None:

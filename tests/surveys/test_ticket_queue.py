@@ -91,7 +91,7 @@ def scenario(
             units.east_station, TicketPriority.URGENT, case_no="A-2026-001", comment="半夜噪音扰民，打了电话也没人管"
         ),
         "mine_overdue": make_queued(
-            units.east_station, TicketPriority.HIGH, TicketStatus.IN_PROGRESS, past, handler, "A-2026-002"
+            units.east_station, TicketPriority.HIGH, TicketStatus.IN_PROGRESS, past, handler, "A-2026-002", "電動車被盜"
         ),
         "west_overdue": make_queued(
             units.west, TicketPriority.NORMAL, TicketStatus.ASSIGNED, past, colleague, "B-2026-003", "被盗了%没人查"
@@ -138,6 +138,8 @@ FILTERS: list[tuple[str, Callable[[Scenario, dt.datetime], dict[str, Any]], set[
     ("words with a space", lambda s, now: {"search": "　没人管 "}, {"urgent"}),
     ("words, a percent sign found", lambda s, now: {"search": "了%没"}, {"west_overdue"}),
     ("words, a percent sign literal", lambda s, now: {"search": "盗%查"}, set()),
+    ("Simplified words find a Traditional comment", lambda s, now: {"search": "电动车"}, {"mine_overdue"}),
+    ("Traditional words find a Simplified comment", lambda s, now: {"search": "噪音擾民"}, {"urgent"}),
     ("words with a digit find nothing", lambda s, now: {"search": "被盗了1"}, set()),
     ("words with signs and emoji", lambda s, now: {"search": "反映\\/'\"😡"}, {"underscore"}),
     ("words are not a case number", lambda s, now: {"search": "A-2026 噪音"}, set()),
