@@ -213,9 +213,9 @@ def _search_condition(search: str) -> ColumnElement[bool] | None:
     - ``155``, ``A-2026``: that ticket, or the case numbers starting so (ignoring letter
       case): a search of letters, digits and signs only (no space) is a number;
     - anything else, such as ``噪音`` or ``电动车 被盗``: the comments holding it, in either
-      script, when it has no digit. A comment's phone and ID numbers are masked on every page and shown
-      in full only by an audited reveal; matching digits against the stored comment would
-      let a search confirm them one digit at a time (``电话是1``, ``电话是13`` …).
+      script, when it has no digit. A comment's phone and ID numbers are masked on every
+      page and shown in full only by an audited reveal; matching digits against the stored
+      comment would let a search confirm them one digit at a time (``电话是1``, ``电话是13`` …).
 
     ``%`` and ``_`` are taken literally. Full-width characters (a Chinese input method's
     ＃１５５) count as their ASCII forms; control characters (PostgreSQL refuses a NUL)
@@ -227,7 +227,7 @@ def _search_condition(search: str) -> ColumnElement[bool] | None:
     if term.startswith("#"):
         ticket_id = _ticket_id(term[1:])
         return false() if ticket_id is None else Ticket.id == ticket_id
-    if not _is_number(term):
+    if _searches_comment(term):
         return false() if _has_digit(term) else _comment_holds(term)
     by_case_number = _CASE_NUMBER.istartswith(term, autoescape=True)
     ticket_id = _ticket_id(term)
@@ -246,11 +246,16 @@ def _comment_holds(words: str) -> ColumnElement[bool]:
 def searches_comment_digits(search: str) -> bool:
     """Whether ``search`` looks for digits in comments, which finds nothing (:func:`_search_condition`)."""
     term = _search_term(search)
-    return bool(term) and not term.startswith("#") and not _is_number(term) and _has_digit(term)
+    return bool(term) and _searches_comment(term) and _has_digit(term)
 
 
 def _search_term(search: str) -> str:
     return NOT_ONE_LINE.sub("", unicodedata.normalize("NFKC", search)).strip()
+
+
+def _searches_comment(term: str) -> bool:
+    """Whether a non-empty ``term`` is looked for in comments: neither ``#155`` nor a number (:func:`_is_number`)."""
+    return not term.startswith("#") and not _is_number(term)
 
 
 def _has_digit(term: str) -> bool:
