@@ -7,7 +7,8 @@ database beside ``TEST_DATABASE_URL``'s, dropped at the end of the session. Test
 made with the same services as production and committed before the browser looks.
 
 Chromium is Debian's ``/usr/bin/chromium`` with ``fonts-wqy-microhei`` (without a CJK font
-every character renders as a box), driven by Playwright's Python package; Playwright's
+every character renders as a box) and ``fonts-noto-color-emoji`` (likewise for the emoji
+in answers), driven by Playwright's Python package; Playwright's
 own browser download is not used. Screenshots go to ``test-artifacts/`` (git-ignored).
 """
 
