@@ -192,11 +192,17 @@ def _link_from_row(row: Any) -> SurveyLink:
     return SurveyLink(survey_id, token, status, expires_at, category, closed_at, unit_name, hotline, stored)
 
 
+@functools.cache
+def _link_driver_statement(dialect: Dialect) -> DriverStatement:
+    """:func:`_link_statement` compiled once per dialect: the read of every link page but the first visit's."""
+    return DriverStatement.compile(_link_statement(), dialect, ("token",))
+
+
 def read_survey_link(connection: Connection, token: str) -> SurveyLink | None:
-    """:func:`find_survey_link` on a plain connection (autocommit or in a transaction)."""
+    """:func:`find_survey_link` on a plain connection (autocommit, or in its transaction)."""
     if not is_well_formed(token):
         return None
-    row = connection.execute(_link_statement(), {"token": token}).one_or_none()
+    row = _link_driver_statement(connection.dialect).first(connection, {"token": token})
     return None if row is None else _link_from_row(row)
 
 

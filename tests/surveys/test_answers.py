@@ -35,7 +35,16 @@ from surveys.questions import (
 )
 from surveys.settings import Settings
 from surveys.states import SurveyStatus
-from surveys.tokens import find_survey_link, is_link_opted_out, open_survey_link, opt_out_by_link, record_open
+from surveys.tokens import (
+    _link_from_row,
+    _link_statement,
+    find_survey_link,
+    is_link_opted_out,
+    open_survey_link,
+    opt_out_by_link,
+    read_survey_link,
+    record_open,
+)
 
 ALARM = question_set_for(CaseCategory.ALARM_110)
 
@@ -432,6 +441,25 @@ def test_summary_uses_the_labels_of_the_stored_version(
     assert summary.dimensions == (("接警态度", "好"), ("出警速度", "很差"))
     assert summary.reasons == ("出警慢，等了很久",)
     assert summary.is_negative
+
+
+def test_a_link_read_on_the_driver_cursor_is_what_connection_execute_reads(
+    session: Session, make_survey: Callable[..., Survey], now: dt.datetime
+):
+    """The thank-you page's and the answer's read: typed rows, JSON and aware datetimes included."""
+    survey = make_survey()
+    answer = validate_answer("4", "民警很耐心👍", {"dispatch_speed": "5"}, reasons=[], question_set=ALARM)
+    submit_answer(session, survey, answer, Channel.WEB, now)
+    connection = session.connection()
+    through_core = _link_from_row(connection.execute(_link_statement(), {"token": survey.token}).one())
+
+    link = read_survey_link(connection, survey.token)
+
+    assert link == through_core
+    assert link is not None
+    assert link.answer is not None
+    assert (link.answer.dimension_ratings, link.answer.comment) == ({"dispatch_speed": 5}, "民警很耐心👍")
+    assert link.answer.submitted_at == now
 
 
 def test_the_matter_is_named_without_personal_details(
