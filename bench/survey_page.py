@@ -10,12 +10,14 @@ What it does, all on 127.0.0.1:
 1. creates a scratch PostgreSQL database beside ``MINYI_DATABASE_URL``'s (dropped at the
    end), builds it with the migrations and seeds one sent survey per request to make;
 2. starts two gunicorn servers with the same number of sync workers: the real app
-   (``webapp.create_app()``, plus one do-nothing route that shows what every page of
-   the app costs) and a bare Flask app whose one view returns a short string;
+   (``webapp.create_app()``, plus a do-nothing route that shows what every page of
+   the app costs and one that only makes one round trip to PostgreSQL) and a bare Flask
+   app whose one view returns a short string;
 3. drives each with ``--concurrency`` simultaneous connections (threads of
    ``--client-processes`` processes, each request on its own ``http.client`` connection,
    as sync workers close them), a bounded number of requests, in interleaved rounds:
-   the bare view, the app's do-nothing route, ``GET /s/<token>`` (every request a first
+   the bare view, the app's do-nothing route, its round trip (``SELECT 1``, the least a
+   page that reads the database pays), ``GET /s/<token>`` (every request a first
    opening, which writes ``opened``), ``POST /s/<token>`` (every request a new answer,
    answered with a 303) and ``GET /s/<token>/thanks`` (the thank-you page the browser
    is sent on to, a read: the citizen waits for the POST and this);
@@ -71,16 +73,34 @@ def bare_app() -> Any:
 
 
 def app_with_bare_view() -> Any:
-    """The real app, plus one route that does nothing: the floor every Minyi page pays.
+    """The real app, plus two routes that show the floors under the survey page.
 
-    It runs the same app-wide hooks as the survey page (CSRF check, rate-limiter
-    bookkeeping, security headers), so the survey page's ratio to it is the cost of the
-    page itself; the ratio to :func:`bare_app` adds the cost of the app around it.
+    ``/_bench/bare`` does nothing: it runs the same app-wide hooks as the survey page
+    (CSRF check, rate-limiter bookkeeping, security headers), so the survey page's ratio
+    to it is the cost of the page itself; the ratio to :func:`bare_app` adds the cost of
+    the app around it. ``/_bench/round-trip`` adds the one thing no survey page can do
+    without, one statement to PostgreSQL (``SELECT 1`` on the driver's cursor of the
+    citizen pages' autocommit connection, as :mod:`surveys.driver_statements` runs the
+    page's statement): what is left between it and the survey page is the page's own work.
     """
     from webapp import create_app
+    from webapp.citizen.connections import postgresql_connection
+
+    def one_round_trip() -> str:
+        """``SELECT 1`` on the driver's cursor of a pooled connection, as the survey page runs its statement."""
+        with postgresql_connection() as connection:
+            assert connection is not None  # noqa: S101  (the bench runs on PostgreSQL only)
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+            finally:
+                cursor.close()
+        return "ok"
 
     app = create_app()
     app.add_url_rule("/_bench/bare", "bench_bare", lambda: "ok")
+    app.add_url_rule("/_bench/round-trip", "bench_round_trip", one_round_trip)
     return app
 
 
@@ -420,7 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "MINYI_SURVEY_MISS_RATE_LIMIT": "1000000 per minute",
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
-        results: dict[str, list[Result]] = {"bare": [], "floor": [], "get": [], "post": [], "thanks": []}
+        phase_names = ("bare", "floor", "round_trip", "get", "post", "thanks")
+        results: dict[str, list[Result]] = {name: [] for name in phase_names}
         elapsed = dict.fromkeys(results, 0.0)
         cpu = {name: [0.0, 0.0, 0.0] for name in results}
         with (
@@ -451,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 phases = [
                     ("bare", meters["bare"], bare.port, [Job("GET", "/")] * per_round),
                     ("floor", meters["app"], app.port, [Job("GET", "/_bench/bare")] * per_round),
+                    ("round_trip", meters["app"], app.port, [Job("GET", "/_bench/round-trip")] * per_round),
                     ("get", meters["app"], app.port, [Job("GET", f"/s/{t}") for t in chunk]),
                     (
                         "post",
@@ -475,6 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = {
         "bare": summarize("bare Flask view", results["bare"], elapsed["bare"], 200),
         "floor": summarize("bare view in app", results["floor"], elapsed["floor"], 200),
+        "round_trip": summarize("+ one SELECT 1", results["round_trip"], elapsed["round_trip"], 200),
         "get": summarize("GET /s/<token>", results["get"], elapsed["get"], 200),
         "post": summarize("POST /s/<token>", results["post"], elapsed["post"], 303),
         "thanks": summarize("GET …/thanks", results["thanks"], elapsed["thanks"], 200),
