@@ -81,7 +81,8 @@ class CaseContact(Base):
     __table_args__ = (UniqueConstraint("case_id", "contact_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (case_id, contact_id) index serves lookups by case.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="RESTRICT"), index=True)
     role: Mapped[CitizenRole] = mapped_column(str_enum(CitizenRole, "citizen_role"))
 

@@ -37,7 +37,8 @@ class Survey(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (case_id, contact_id) index serves lookups by case.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="RESTRICT"), index=True)
     citizen_role: Mapped[CitizenRole] = mapped_column(str_enum(CitizenRole, "survey_citizen_role"))
     token: Mapped[str] = mapped_column(String(32), unique=True)
