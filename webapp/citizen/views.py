@@ -15,12 +15,12 @@ unknown tokens, on top of a per-client budget of writes (:mod:`webapp.citizen.bu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from limits import RateLimitItem
-from markupsafe import Markup
 from sqlalchemy import Connection
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -54,6 +54,7 @@ from surveys.units import hotline_tel_uri
 from webapp.citizen.budgets import spent_budget, use_up_guess
 from webapp.citizen.connections import postgresql_connection
 from webapp.citizen.forms import SurveyForm, parse_survey_form
+from webapp.citizen.skeletons import Skeleton, slot
 from webapp.clock import now as clock_now
 from webapp.db import get_session
 from webapp.extensions import csrf
@@ -218,27 +219,49 @@ def _question_context(qset: QuestionSet, form: SurveyForm, errors: dict[str, str
     }
 
 
-def _clean_questions(qset: QuestionSet) -> Markup:
-    """The unanswered questions of ``qset``, rendered once per app and question set.
+#: The matter the clean survey page's skeleton is rendered with: a slot for each value.
+_MATTER_SLOTS = SimpleNamespace(
+    kind=slot("kind"),
+    unit_name=slot("unit"),
+    date=SimpleNamespace(year=slot("year"), month=slot("month"), day=slot("day")),
+)
 
-    Every first visit shows the same questions; rendering them is a third of the page's
-    CPU, and the result holds no token and nothing personal, so it is kept per app.
+
+def _clean_survey_page(link: SurveyLink, qset: QuestionSet) -> str:
+    """The survey page of a link not yet answered, from its skeleton (:mod:`webapp.citizen.skeletons`).
+
+    Every first visit shows the same page but for the token and the matter, so the page is
+    rendered once per app, script root and question set with a slot for each, and filled in.
     """
-    cache: dict[str, Markup] = current_app.extensions.setdefault("citizen_questions_html", {})
-    html = cache.get(qset.ref)
-    if html is None:
-        rendered = current_app.jinja_env.get_template("citizen/_questions.html").render(
-            **_question_context(qset, SurveyForm(), {})
+    cache: dict[tuple[str, str], Skeleton] = current_app.extensions.setdefault("citizen_survey_skeletons", {})
+    key = (request.script_root, qset.ref)
+    skeleton = cache.get(key)
+    if skeleton is None:
+        rendered = current_app.jinja_env.get_template("citizen/survey.html").render(
+            survey=None,
+            urls=_page_urls(slot("token")),
+            matter=_MATTER_SLOTS,
+            **_question_context(qset, SurveyForm(), {}),
         )
-        html = cache[qset.ref] = Markup(rendered)  # noqa: S704  (our own template's autoescaped output)
-    return html
+        skeleton = cache[key] = Skeleton.cut(rendered)
+    matter = link.matter(current_app.config["MINYI_SETTINGS"].timezone)
+    return skeleton.fill(
+        {
+            "token": link.token,
+            "kind": matter.kind,
+            "unit": matter.unit_name,
+            "year": matter.date.year,
+            "month": matter.date.month,
+            "day": matter.date.day,
+        }
+    )
 
 
 def _survey_form_page(
     link: SurveyLink, qset: QuestionSet, form: SurveyForm | None = None, errors: dict[str, str] | None = None
 ) -> ResponseReturnValue:
     if form is None and not errors:
-        return _render("survey.html", link, questions_html=_clean_questions(qset), errors={})
+        return _clean_survey_page(link, qset)
     page = _render("survey.html", link, **_question_context(qset, form or SurveyForm(), errors or {}))
     return page, 400 if errors else 200
 
